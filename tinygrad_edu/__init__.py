@@ -1,0 +1,37 @@
+"""tinygrad_edu: a small autograd framework for learning deep learning from scratch.
+
+    >>> from tinygrad_edu import Tensor
+    >>> x = Tensor([2.0], requires_grad=True)
+    >>> (x**3).sum().backward()
+    >>> x.grad
+    Tensor([12.], dtype=float64)
+
+Modules: ``nn`` (layers), ``functional`` (activations and losses), ``optim`` (SGD, Adam),
+``numerical`` (numerical differentiation and gradient checks), ``datasets`` (MNIST),
+``data`` (mini-batches), ``metrics``, ``models`` (the notes' TwoLayerNet).
+"""
+
+from tinygrad_edu import data, datasets, functional, metrics, models, nn, numerical, optim
+from tinygrad_edu.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from tinygrad_edu.ops import Function
+from tinygrad_edu.tensor import Tensor, concatenate, stack
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "concatenate",
+    "data",
+    "datasets",
+    "detect_anomaly",
+    "enable_grad",
+    "functional",
+    "is_grad_enabled",
+    "metrics",
+    "models",
+    "nn",
+    "no_grad",
+    "numerical",
+    "optim",
+    "stack",
+]
+__version__ = "0.1.0"

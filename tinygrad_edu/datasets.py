@@ -1,0 +1,542 @@
+"""MNIST and Fashion-MNIST, read straight from their original IDX files.
+
+Both data sets come as four files::
+
+    train-images-idx3-ubyte   60,000 images, 28 x 28 bytes each
+    train-labels-idx1-ubyte   60,000 labels, one byte each (0..9)
+    t10k-images-idx3-ubyte    10,000 test images
+    t10k-labels-idx1-ubyte    10,000 test labels
+
+usually gzip-compressed (``*.gz``). They use the IDX format: a big-endian header, then the raw
+numbers. The header is a 4-byte "magic number" ``00 00 TT DD`` (``TT`` is the element type,
+``0x08`` = unsigned byte; ``DD`` is the number of dimensions), then one 4-byte size per
+dimension. So labels start with ``0x00000801`` (bytes, 1 dimension) and images with
+``0x00000803`` (bytes, 3 dimensions: count, rows, columns). :func:`read_idx` reads any IDX file.
+
+:func:`load_mnist` looks for the files, in this order:
+
+1. the ``data_dir`` argument, if given;
+2. ``$TINYGRAD_EDU_DATA/mnist``, if that environment variable is set;
+3. the cache folder ``$TINYGRAD_EDU_CACHE/mnist`` (default ``$XDG_CACHE_HOME/tinygrad_edu`` or
+   ``~/.cache/tinygrad_edu`` instead of ``$TINYGRAD_EDU_CACHE``);
+4. if ``download=True``: the public mirrors in :data:`MNIST_MIRRORS`, saving into the cache;
+5. if ``fallback=True``: a 10,000-image sample of MNIST shipped with this package, with a
+   :class:`SampleDataWarning`, so that the examples also work offline.
+
+A folder counts only if it holds all four files (each either plain or ``.gz``). Every file is
+checked against its known SHA-256 (of the decompressed data), so a damaged file is reported,
+never silently used, and nothing unverified is ever saved into the cache.
+
+Example::
+
+    (x_train, t_train), (x_test, t_test) = load_mnist()
+    x_train.shape  # (60000, 784), float32 in [0, 1]
+    t_train.shape  # (60000,), int64 in 0..9
+"""
+
+import gzip
+import hashlib
+import http.client
+import os
+import urllib.request
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from tinygrad_edu._io import atomic_write
+
+__all__ = [
+    "CLASS_NAMES_FASHION",
+    "DatasetError",
+    "SampleDataWarning",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_idx",
+]
+
+
+class DatasetError(ValueError):
+    """A data file is missing, truncated, corrupt or fails its checksum."""
+
+
+class SampleDataWarning(UserWarning):
+    """Issued when :func:`load_mnist` falls back to the small bundled MNIST sample."""
+
+
+# --------------------------------------------------------------------------------------------
+# The known files
+# --------------------------------------------------------------------------------------------
+
+# The four files, in the order (train images, train labels, test images, test labels).
+FILE_NAMES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+# SHA-256 of each file's *decompressed* bytes, so a file may be stored plain or gzipped.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+# The bundled sample: 10,000 training and 2,000 test images picked from real MNIST by
+# scripts/make_mnist_sample.py (same file names with a "mnist-sample-" prefix, gzipped).
+SAMPLE_DIR = Path(__file__).with_name("sample")
+SAMPLE_PREFIX = "mnist-sample-"
+MNIST_SAMPLE_SHA256 = {
+    "train-images-idx3-ubyte": "992da52dfaf9ab9ae3bba665e5a8aae30c8ca74f9f403ad6c85454751d01314b",
+    "train-labels-idx1-ubyte": "d2389850597074345950e43561347398da8aed7ed898ba992439691d1754153b",
+    "t10k-images-idx3-ubyte": "f7d0998683d1f28ced83774b8f707c9208618ffa529e52b32a7c7756653d2196",
+    "t10k-labels-idx1-ubyte": "9df9deb979aa7022499b7681dcecac639cab80d24a747da20ba527bfc33ac059",
+}
+
+# Download mirrors, tried in turn. Each is a folder URL holding the four ``*.gz`` files.
+MNIST_MIRRORS = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+]
+FASHION_MNIST_MIRRORS = [
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+]
+
+# Where Debian's ``dataset-fashion-mnist`` package installs the files.
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+DOWNLOAD_TIMEOUT = 30  # seconds to wait for a server before trying the next mirror
+
+CLASS_NAMES_FASHION = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+_FIX_ADVICE = "Delete the file and load again to re-download it, or replace it with a good copy."
+
+
+# --------------------------------------------------------------------------------------------
+# Reading IDX files
+# --------------------------------------------------------------------------------------------
+
+# IDX element type code -> numpy dtype (big-endian, as stored in the file).
+_IDX_TYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+
+
+def read_idx(path, sha256=None):
+    """Read an IDX file (plain or gzip-compressed) into a numpy array.
+
+    Args:
+        path: the file. Compression is detected from its first bytes, not from its name.
+        sha256: optional expected SHA-256 (hex) of the decompressed bytes.
+
+    Returns:
+        A new array whose shape is the header's dimensions, e.g. ``(60000, 28, 28)`` uint8
+        for MNIST training images or ``(60000,)`` uint8 for its labels.
+
+    Raises:
+        DatasetError: if the file is truncated, corrupt, or fails the checksum.
+    """
+    return _read_idx_file(Path(path), sha256)
+
+
+def _read_idx_file(path, sha256=None, magic=None):
+    """Like :func:`read_idx`, optionally also requiring a particular magic number."""
+    try:
+        payload = _decompress(path.read_bytes(), str(path))
+        return _decode_idx(payload, str(path), sha256, magic)
+    except DatasetError as err:
+        raise DatasetError(f"{err} {_FIX_ADVICE}") from None
+
+
+def _decompress(data, source):
+    """Return ``data`` gunzipped if it starts with the gzip magic bytes 1f 8b, else unchanged."""
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except EOFError:
+        raise DatasetError(f"{source} is truncated: the gzip stream ends early.") from None
+    except (gzip.BadGzipFile, zlib.error) as err:
+        raise DatasetError(f"{source} is corrupt: bad gzip data ({err}).") from None
+
+
+def _decode_idx(payload, source, sha256=None, magic=None):
+    """Turn the decompressed bytes of an IDX file into an array, checking everything.
+
+    The header is checked first (it gives the most helpful message), then the checksum.
+    ``source`` names the file in error messages.
+    """
+    header_magic, dims, dtype = _parse_idx_header(payload, source)
+    if magic is not None and header_magic != magic:
+        raise DatasetError(
+            f"{source} is corrupt: its IDX magic number is 0x{header_magic:08x} "
+            f"but 0x{magic:08x} was expected (is it the wrong file?)."
+        )
+    header_size = 4 + 4 * len(dims)
+    expected_size = header_size + int(np.prod(dims)) * dtype.itemsize
+    if len(payload) < expected_size:
+        raise DatasetError(
+            f"{source} is truncated: its header promises {expected_size:,} bytes "
+            f"(dimensions {dims}) but it holds only {len(payload):,}."
+        )
+    if len(payload) > expected_size:
+        raise DatasetError(
+            f"{source} is corrupt: it holds {len(payload):,} bytes but its header "
+            f"(dimensions {dims}) describes {expected_size:,}."
+        )
+    if sha256 is not None:
+        _check_sha256(payload, sha256, source)
+    flat = np.frombuffer(payload, dtype=dtype, offset=header_size)
+    return flat.reshape(dims).astype(dtype.newbyteorder("="))  # a writable, native copy
+
+
+def _parse_idx_header(payload, source):
+    """Return ``(magic, dims, dtype)`` from the start of an IDX file."""
+    if len(payload) < 4:
+        raise DatasetError(f"{source} is truncated: it is too short to hold an IDX header.")
+    magic = int.from_bytes(payload[:4], "big")
+    type_code, ndim = payload[2], payload[3]
+    if payload[:2] != b"\x00\x00" or type_code not in _IDX_TYPES or ndim == 0:
+        raise DatasetError(f"{source} is corrupt: 0x{magic:08x} is not an IDX magic number.")
+    if len(payload) < 4 + 4 * ndim:
+        raise DatasetError(f"{source} is truncated: its IDX header is cut short.")
+    dims = tuple(int.from_bytes(payload[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return magic, dims, _IDX_TYPES[type_code]
+
+
+def _check_sha256(payload, expected, source):
+    """Raise :class:`DatasetError` unless ``payload`` has the SHA-256 ``expected``."""
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != expected:
+        raise DatasetError(
+            f"{source}: checksum mismatch: the SHA-256 of its data is {actual}, "
+            f"expected {expected}; the file is corrupt or is not the expected file."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the files on disk
+# --------------------------------------------------------------------------------------------
+
+
+def _cache_dir(subfolder):
+    """The per-user cache folder for one data set, e.g. ``~/.cache/tinygrad_edu/mnist``."""
+    root = os.environ.get("TINYGRAD_EDU_CACHE")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg else Path.home() / ".cache"
+        root = base / "tinygrad_edu"
+    return Path(root).expanduser() / subfolder
+
+
+def _search_dirs(subfolder, data_dir, system_dir=None):
+    """The folders to look in, in order, as ``(description, path)`` pairs."""
+    places = []
+    if data_dir is not None:
+        places.append(("data_dir argument", Path(data_dir).expanduser()))
+    data_root = os.environ.get("TINYGRAD_EDU_DATA")
+    if data_root:
+        places.append((f"$TINYGRAD_EDU_DATA/{subfolder}", Path(data_root).expanduser() / subfolder))
+    if system_dir is not None:
+        places.append(("system-wide data", system_dir))
+    places.append(("cache", _cache_dir(subfolder)))
+    return places
+
+
+def _file_in(folder, name):
+    """The path of ``name`` or ``name.gz`` inside ``folder``, or None if neither exists."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _missing_files(folder, prefix=""):
+    """The names of the four files that ``folder`` lacks (empty if it has them all)."""
+    return [name for name in FILE_NAMES if _file_in(folder, prefix + name) is None]
+
+
+def _find_data(places):
+    """The first folder of ``places`` holding all four files, or None."""
+    for _, folder in places:
+        if not _missing_files(folder):
+            return folder
+    return None
+
+
+def _describe_search(places):
+    """One line per place looked in, saying what was missing there."""
+    lines = []
+    for description, folder in places:
+        if not folder.is_dir():
+            status = "no such folder"
+        else:
+            status = "missing " + ", ".join(f"{name}[.gz]" for name in _missing_files(folder))
+        lines.append(f"  - {folder} ({description}): {status}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a folder of four files
+# --------------------------------------------------------------------------------------------
+
+
+def _load_folder(folder, sha256_table, prefix=""):
+    """Read and check the four files in ``folder``.
+
+    Returns:
+        ``((train_images, train_labels), (test_images, test_labels))``: images are
+        ``(N, 28, 28)`` uint8, labels ``(N,)`` uint8.
+    """
+    train = _load_split(folder, FILE_NAMES[0], FILE_NAMES[1], sha256_table, prefix)
+    test = _load_split(folder, FILE_NAMES[2], FILE_NAMES[3], sha256_table, prefix)
+    return train, test
+
+
+def _load_split(folder, images_name, labels_name, sha256_table, prefix):
+    """Read one images file and its labels file, and check that they belong together."""
+    images_path = _file_in(folder, prefix + images_name)
+    labels_path = _file_in(folder, prefix + labels_name)
+    images = _read_idx_file(images_path, sha256_table[images_name], _IMAGES_MAGIC)
+    labels = _read_idx_file(labels_path, sha256_table[labels_name], _LABELS_MAGIC)
+    if images.shape[1:] != (28, 28):
+        raise DatasetError(
+            f"{images_path} is corrupt: images are {images.shape[1:]}, not 28 x 28. {_FIX_ADVICE}"
+        )
+    if len(labels) != len(images):
+        raise DatasetError(
+            f"{labels_path} is corrupt: it has {len(labels):,} labels but {images_path} has "
+            f"{len(images):,} images. {_FIX_ADVICE}"
+        )
+    if labels.size and labels.max() > 9:
+        raise DatasetError(
+            f"{labels_path} is corrupt: label {labels.max()} is not a digit 0..9. {_FIX_ADVICE}"
+        )
+    return images, labels
+
+
+def _prepare(images, labels, normalize, flatten, one_hot_label):
+    """Convert raw arrays to the form the caller asked for.
+
+    Args:
+        images: ``(N, 28, 28)`` uint8.
+        labels: ``(N,)`` uint8.
+
+    Returns:
+        ``(x, t)``: ``x`` is ``(N, 784)`` if ``flatten`` else ``(N, 1, 28, 28)``, float32 in
+        [0, 1] if ``normalize`` else uint8 in 0..255; ``t`` is ``(N, 10)`` float32 one-hot rows
+        if ``one_hot_label`` else ``(N,)`` int64.
+    """
+    n = len(images)
+    x = images.reshape(n, 784) if flatten else images.reshape(n, 1, 28, 28)
+    if normalize:
+        x = x.astype(np.float32)
+        x /= 255.0
+    if one_hot_label:
+        t = np.zeros((n, 10), dtype=np.float32)
+        t[np.arange(n), labels] = 1.0
+    else:
+        t = labels.astype(np.int64)
+    return x, t
+
+
+def _prepare_all(data, normalize, flatten, one_hot_label):
+    """Apply :func:`_prepare` to both the training and the test split."""
+    (train_images, train_labels), (test_images, test_labels) = data
+    train = _prepare(train_images, train_labels, normalize, flatten, one_hot_label)
+    test = _prepare(test_images, test_labels, normalize, flatten, one_hot_label)
+    return train, test
+
+
+# --------------------------------------------------------------------------------------------
+# Downloading
+# --------------------------------------------------------------------------------------------
+
+
+def _download_missing(folder, mirrors, sha256_table):
+    """Download into ``folder`` each of the four files it does not have yet."""
+    for name in _missing_files(folder):
+        _download_file(f"{name}.gz", folder, mirrors, sha256_table[name])
+
+
+def _download_file(filename, folder, mirrors, sha256):
+    """Fetch ``filename`` from the first mirror that delivers a good copy.
+
+    Raises:
+        DatasetError: listing every URL tried and why it failed.
+    """
+    failures = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + filename
+        try:
+            _fetch(url, folder / filename, sha256)
+            return
+        except (OSError, http.client.HTTPException, DatasetError) as err:
+            failures.append(f"    {url}: {err}")
+    raise DatasetError(f"could not download {filename}; tried:\n" + "\n".join(failures))
+
+
+def _fetch(url, destination, sha256):
+    """Download ``url`` to ``destination``, showing a progress bar.
+
+    The bytes go to a temporary file that is renamed to ``destination`` only after the whole
+    file has arrived and its data passed the checks, so a broken download leaves nothing.
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": "tinygrad_edu"})
+    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length else None
+        with atomic_write(destination, mode="w+b") as file:
+            received = _copy_with_progress(response, file, total, destination.name)
+            if total is not None and received != total:
+                raise DatasetError(f"download truncated: received {received:,} of {total:,} bytes")
+            file.seek(0)
+            payload = _decompress(file.read(), url)
+            _decode_idx(payload, url, sha256)
+
+
+def _copy_with_progress(response, file, total, label):
+    """Copy the response body into ``file`` chunk by chunk; return the number of bytes."""
+    received = 0
+    with tqdm(total=total, unit="B", unit_scale=True, desc=label) as bar:
+        while chunk := response.read(1 << 16):
+            file.write(chunk)
+            received += len(chunk)
+            bar.update(len(chunk))
+    return received
+
+
+# --------------------------------------------------------------------------------------------
+# The public loaders
+# --------------------------------------------------------------------------------------------
+
+
+def _find_or_download(places, subfolder, download, mirrors, sha256_table):
+    """Find the four files in ``places``, or else download them into the cache.
+
+    Returns:
+        ``(folder, problem)``: the folder holding the files (None if there is none) and, when
+        there is none, a short reason for the messages.
+    """
+    folder = _find_data(places)
+    if folder is not None:
+        return folder, None
+    if not download:
+        return None, "download=False"
+    cache = _cache_dir(subfolder)
+    try:
+        _download_missing(cache, mirrors, sha256_table)
+    except DatasetError as err:
+        return None, f"download failed: {err}"
+    return cache, None
+
+
+def load_mnist(
+    normalize=True, flatten=True, one_hot_label=False, data_dir=None, download=True, fallback=True
+):
+    """Load MNIST handwritten digits: 60,000 training and 10,000 test images.
+
+    Args:
+        normalize: if True, pixels are float32 in [0, 1]; otherwise uint8 in 0..255.
+        flatten: if True, each image is a row of 784 pixels; otherwise a (1, 28, 28) array.
+        one_hot_label: if True, each label is a float32 row of 10 with a single 1.0;
+            otherwise an int64 digit 0..9.
+        data_dir: a folder to look in first for the four files (plain or ``.gz``).
+        download: if the files are not found, download them into the cache folder.
+        fallback: if the files can be neither found nor downloaded, use the bundled
+            10,000-image sample (with a :class:`SampleDataWarning`) instead of raising.
+
+    Returns:
+        ``(x_train, t_train), (x_test, t_test)`` with ``x`` of shape ``(N, 784)`` or
+        ``(N, 1, 28, 28)`` and ``t`` of shape ``(N,)`` or ``(N, 10)``.
+
+    Raises:
+        DatasetError: if a file is damaged, or if nothing is found and ``fallback`` is False.
+    """
+    places = _search_dirs("mnist", data_dir)
+    folder, problem = _find_or_download(places, "mnist", download, MNIST_MIRRORS, MNIST_SHA256)
+    if folder is not None:
+        data = _load_folder(folder, MNIST_SHA256)
+    elif fallback:
+        warnings.warn(_sample_warning(problem), SampleDataWarning, stacklevel=2)
+        data = _load_folder(SAMPLE_DIR, MNIST_SAMPLE_SHA256, prefix=SAMPLE_PREFIX)
+    else:
+        raise DatasetError(
+            f"MNIST not found ({problem}). Looked in:\n{_describe_search(places)}\n"
+            "To fix: call load_mnist() with internet access to download it, or put the four "
+            "files in a folder and pass data_dir=... or set TINYGRAD_EDU_DATA "
+            "(the files go in its mnist/ subfolder)."
+        )
+    return _prepare_all(data, normalize, flatten, one_hot_label)
+
+
+def _sample_warning(problem):
+    """The message shown when falling back to the bundled sample."""
+    return (
+        f"MNIST not found ({problem}): using the bundled 10,000-image MNIST sample "
+        "(plus 2,000 test images); results will differ from full MNIST; to get the full data, "
+        "call load_mnist() with internet access (it is saved in "
+        f"{_cache_dir('mnist')}), or put the four MNIST files in a folder and pass "
+        "data_dir=... (or set TINYGRAD_EDU_DATA). Pass fallback=False to get an error instead."
+    )
+
+
+def load_fashion_mnist(
+    normalize=True, flatten=True, one_hot_label=False, data_dir=None, download=True
+):
+    """Load Fashion-MNIST: 60,000 training and 10,000 test images of clothes, 10 classes.
+
+    The arguments and results are as for :func:`load_mnist`; the class names are in
+    :data:`CLASS_NAMES_FASHION`. Besides ``data_dir``, ``$TINYGRAD_EDU_DATA/fashion-mnist``
+    and the cache, it looks in ``/usr/share/datasets/fashion-mnist`` (Debian's
+    ``dataset-fashion-mnist`` package). There is no bundled sample.
+
+    Raises:
+        DatasetError: if a file is damaged, or if the data can be neither found nor downloaded.
+    """
+    places = _search_dirs("fashion-mnist", data_dir, FASHION_MNIST_SYSTEM_DIR)
+    folder, problem = _find_or_download(
+        places, "fashion-mnist", download, FASHION_MNIST_MIRRORS, FASHION_MNIST_SHA256
+    )
+    if folder is None:
+        raise DatasetError(
+            f"Fashion-MNIST not found ({problem}). Looked in:\n{_describe_search(places)}\n"
+            "To get it: `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or call "
+            "load_fashion_mnist(download=True) with internet access, or put the four files in "
+            "a folder and pass data_dir=... (or set TINYGRAD_EDU_DATA; files in its "
+            "fashion-mnist/ subfolder)."
+        )
+    data = _load_folder(folder, FASHION_MNIST_SHA256)
+    return _prepare_all(data, normalize, flatten, one_hot_label)

@@ -1,0 +1,247 @@
+"""Activations, dropout and losses as functions (``import tinygrad_edu.functional as F``).
+
+Inputs may be Tensors or anything ``np.asarray`` takes; results are Tensors. The losses
+average over the batch (the first axis), like PyTorch's defaults, except the study notes'
+``sum_squared_error``.
+"""
+
+import numpy as np
+
+from tinygrad_edu.ops import Function
+from tinygrad_edu.tensor import Tensor
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+# ------------------------------------------------------------------ activations
+
+
+def relu(x):
+    """max(x, 0), elementwise."""
+    return _tensor(x).relu()
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise, without overflow for large |x|."""
+    return _tensor(x).sigmoid()
+
+
+def tanh(x):
+    return _tensor(x).tanh()
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``: each row of (N, C) scores becomes probabilities."""
+    return _tensor(x).softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    return _tensor(x).log_softmax(axis)
+
+
+def step_function(x):
+    """The perceptron's activation: 1 where x > 0, else 0 (not differentiable: its
+    gradient is zero almost everywhere, which is why networks use sigmoid or ReLU)."""
+    return Tensor((_array(x) > 0).astype(np.int64))
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by
+    1 / (1 - p), so the expected value is unchanged and evaluation needs no rescaling.
+    Uses numpy's global random generator (seed it with ``np.random.seed``)."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    x = _tensor(x)
+    if not training or p == 0:
+        return x
+    mask = (np.random.random_sample(x.shape) >= p).astype(x.dtype)
+    mask /= 1 - p
+    return x * mask
+
+
+def linear(x, weight, bias=None):
+    """x @ weight + bias, with weight of shape (in_features, out_features) as in the book."""
+    y = _tensor(x) @ weight
+    return y if bias is None else y + bias
+
+
+# ----------------------------------------------------------------------- losses
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy, fused: mean over the batch of -log softmax(logits)[target].
+
+    One op instead of softmax then log, for speed and stability (log-sum-exp), and a
+    simple gradient: (softmax(logits) - onehot(target)) / N. The target is a constant.
+    """
+
+    name = "cross_entropy"
+
+    def __init__(self, target):
+        self.target = target  # (N,) class indices or (N, C) probability rows
+        self.indices = target.dtype.kind in "iu"
+
+    def forward(self, logits):
+        n = logits.shape[0]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if self.indices:
+            return -log_probs[np.arange(n), self.target].sum() / n
+        return -(self.target * log_probs).sum() / n
+
+    def backward(self, grad):
+        (logits,) = self.inputs
+        n = logits.shape[0]
+        probs = logits.softmax(axis=1)
+        if self.indices:
+            onehot = np.zeros(logits.shape, dtype=logits.dtype)
+            onehot[np.arange(n), self.target] = 1
+            return (probs - onehot) * (grad / n)
+        # d/dz [-sum_i t_i log softmax(z)_i] = softmax(z) sum_i t_i - t
+        t = self.target
+        return (probs * t.sum(axis=1, keepdims=True) - t) * (grad / n)
+
+
+def cross_entropy(logits, target):
+    """The mean over the batch of the softmax cross-entropy.
+
+    Args:
+        logits: (N, C) unnormalised scores (or (C,) for one sample).
+        target: class indices, shape (N,) with values in [0, C); or one-hot /
+            probability rows, shape (N, C). A Tensor or an array, treated as a constant.
+    Returns:
+        a scalar Tensor.
+    """
+    logits, target = _tensor(logits), _array(target)
+    if logits.ndim == 1:
+        logits, target = logits.reshape(1, -1), target.reshape(1, *target.shape)
+    if logits.ndim != 2:
+        raise ValueError(
+            f"cross_entropy: logits must have shape (N, C) or (C,), got {logits.shape}"
+        )
+    n, num_classes = logits.shape
+    if target.dtype.kind in "iu":
+        if target.shape != (n,):
+            raise ValueError(
+                f"cross_entropy: logits have shape {logits.shape} but the class-index "
+                f"target has shape {target.shape}; expected ({n},), one class per row"
+            )
+        bad = (target < 0) | (target >= num_classes)
+        if bad.any():
+            raise IndexError(
+                f"cross_entropy: target class {int(target[bad][0])} is out of range for "
+                f"{num_classes} classes (logits shape {logits.shape}); class indices must "
+                f"be in [0, {num_classes - 1}]"
+            )
+    elif target.shape != logits.shape:
+        raise ValueError(
+            f"cross_entropy: logits have shape {logits.shape} but the target has shape "
+            f"{target.shape}; pass class indices of shape ({n},) or one-hot / probability "
+            f"rows of shape {logits.shape}"
+        )
+    return CrossEntropy(target)(logits)
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy on logits x: mean of max(x, 0) - x t + log(1 + exp(-|x|)),
+    which equals -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] without overflow."""
+
+    name = "binary_cross_entropy_with_logits"
+
+    def __init__(self, target):
+        self.target = target
+
+    def forward(self, x):
+        return (np.maximum(x, 0) - x * self.target + np.log1p(np.exp(-np.abs(x)))).mean()
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return (x.sigmoid() - self.target) * (grad / x.size)  # dL/dx = (sigmoid(x) - t) / N
+
+
+def binary_cross_entropy_with_logits(logits, target):
+    """Mean binary cross-entropy of ``target`` (0/1 or probabilities) given logits."""
+    target = _same_shape("binary_cross_entropy_with_logits", logits, target)
+    return BCEWithLogits(target)(_tensor(logits))
+
+
+class BinaryCrossEntropy(Function):
+    """Mean of -[t log p + (1 - t) log(1 - p)], with each log clamped at -100 (as PyTorch
+    does) so p = 0 or 1 gives a large finite loss instead of inf."""
+
+    name = "binary_cross_entropy"
+
+    def __init__(self, target):
+        self.target = target
+
+    def forward(self, p):
+        t = self.target
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_1mp = np.maximum(np.log1p(-p), -100)
+        return -(t * log_p + (1 - t) * log_1mp).mean()
+
+    def backward(self, grad):
+        # dL/dp = (p - t) / (p (1 - p)) / N, with the denominator kept >= 1e-12.
+        (p,) = self.inputs
+        return (p - self.target) / (p * (1 - p)).clip(1e-12, None) * (grad / p.size)
+
+
+def binary_cross_entropy(probs, target):
+    """Mean binary cross-entropy of ``target`` given probabilities in [0, 1]."""
+    probs = _tensor(probs)
+    p = probs.data
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError(
+            "binary_cross_entropy: probs must lie in [0, 1]; pass logits to "
+            "binary_cross_entropy_with_logits instead"
+        )
+    return BinaryCrossEntropy(_same_shape("binary_cross_entropy", probs, target))(probs)
+
+
+def mse_loss(y, t):
+    """Mean squared error, mean((y - t)^2) over all elements (PyTorch's mse_loss)."""
+    t = _same_shape("mse_loss", y, t)
+    return ((_tensor(y) - t) ** 2).mean()
+
+
+def sum_squared_error(y, t):
+    """0.5 * sum((y - t)^2): the study notes' "mean_squared_error" (E = 1/2 sum (y_k - t_k)^2)."""
+    t = _same_shape("sum_squared_error", y, t)
+    return 0.5 * ((_tensor(y) - t) ** 2).sum()
+
+
+def cross_entropy_error(y, t):
+    """The study notes' cross-entropy on probabilities: -sum(t * log(y + 1e-7)), averaged
+    over the batch. ``y``: (N, C) or (C,) probabilities; ``t``: one-hot rows of the same
+    shape, or class indices (N,). The 1e-7 keeps log away from log(0) = -inf."""
+    y = _tensor(y)
+    t = _array(t)
+    if y.ndim == 1:
+        y, t = y.reshape(1, -1), t.reshape(1, -1) if t.shape == y.shape else t.reshape(1)
+    n = y.shape[0]
+    if t.shape == y.shape:
+        return -(t * (y + 1e-7).log()).sum() / n
+    if t.shape != (n,):
+        raise ValueError(
+            f"cross_entropy_error: y has shape {y.shape} but t has shape {t.shape}; pass "
+            f"one-hot rows of shape {y.shape} or class indices of shape ({n},)"
+        )
+    return -(y[np.arange(n), t] + 1e-7).log().sum() / n
+
+
+def _same_shape(op, y, t):
+    """The target ``t`` as an array, after checking it has the shape of ``y``."""
+    t = _array(t)
+    if np.shape(y) != t.shape:
+        raise ValueError(
+            f"{op}: the prediction has shape {np.shape(y)} but the target has shape "
+            f"{t.shape}; they must be equal"
+        )
+    return t

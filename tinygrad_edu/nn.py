@@ -1,0 +1,222 @@
+"""Layers: ``Module`` and the building blocks of a network.
+
+A Module holds its parameters (Tensors with ``requires_grad=True``) and sub-modules as
+ordinary attributes; ``parameters()`` finds them by looking at those attributes, in the
+order they were assigned. Weights are (in_features, out_features), as in the book
+(y = x @ W + b); PyTorch stores the transpose.
+"""
+
+import numpy as np
+
+from tinygrad_edu import functional as F
+from tinygrad_edu._io import atomic_write
+from tinygrad_edu.tensor import Tensor
+
+
+class Module:
+    """Base class of layers and models: subclass it and define ``forward``."""
+
+    training = True
+
+    def forward(self, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def children(self):
+        """(name, sub-module) pairs, found among the attributes."""
+        return [(name, value) for name, value in vars(self).items() if isinstance(value, Module)]
+
+    def named_parameters(self, prefix=""):
+        """(dotted name, parameter) pairs, e.g. ("0.weight", Tensor). A parameter without
+        a ``name`` takes its dotted name, which graph drawings show."""
+        pairs = []
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor) and value.requires_grad:
+                pairs.append((prefix + name, value))
+        for name, child in self.children():
+            pairs.extend(child.named_parameters(f"{prefix}{name}."))
+        for name, p in pairs:
+            if p.name is None:
+                p.name = name
+        return pairs
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        """Reset every parameter's gradient (to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode=True):
+        """Switch to training mode (dropout on); returns self."""
+        self.training = mode
+        for _, child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode (dropout off); returns self."""
+        return self.train(False)
+
+    # ------------------------------------------------------------- saving, loading
+    def state_dict(self):
+        """{dotted name: copy of the parameter's array}."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters, in place and in the parameters' dtype.
+
+        Raises KeyError naming a missing or unexpected key, ValueError naming a key whose
+        shape differs.
+        """
+        params = dict(self.named_parameters())
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        if missing or unexpected:
+            raise KeyError(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
+                f"this model's parameters are {list(params)}"
+            )
+        for name, p in params.items():
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(
+                    f"load_state_dict: '{name}' has shape {value.shape} in the state but "
+                    f"{p.shape} in the model"
+                )
+            p.data[...] = value
+        return self
+
+    def save(self, path):
+        """Write the parameters to an ``.npz`` file (atomically: a temporary file, then
+        a rename, so an interrupted save never leaves a truncated file)."""
+        with atomic_write(path) as f:
+            np.savez(f, **self.state_dict())
+
+    def load(self, path):
+        """Read parameters saved by ``save`` (pickles are refused: they can run code)."""
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                state = {name: archive[name] for name in archive.files}
+        except ValueError as err:
+            raise ValueError(
+                f"load: {path} holds pickled (object) arrays, which are refused because "
+                f"unpickling can run arbitrary code; save weights with Module.save() ({err})"
+            ) from None
+        return self.load_state_dict(state)
+
+    def __repr__(self):
+        lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self.children()]
+        inner = "".join(f"\n  {line}" for line in lines)
+        return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if lines else ''})"
+
+    def extra_repr(self):
+        return ""
+
+
+class Linear(Module):
+    """y = x @ weight + bias, for x of shape (..., in_features).
+
+    weight: (in_features, out_features), drawn from N(0, scale^2) with He scaling
+    (scale = sqrt(2 / in_features), for ReLU networks) or Xavier scaling
+    (sqrt(1 / in_features), for sigmoid and tanh); bias: (out_features,), zeros.
+    Uses numpy's global random generator: seed it with ``np.random.seed``.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, init="he"):
+        gains = {"he": 2.0, "xavier": 1.0}
+        if init not in gains:
+            raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
+        self.in_features, self.out_features = in_features, out_features
+        scale = np.sqrt(gains[init] / in_features)
+        w = np.random.standard_normal((in_features, out_features)) * scale
+        self.weight = Tensor(w.astype(dtype), requires_grad=True)
+        self.bias = Tensor(np.zeros(out_features, dtype), requires_grad=True) if bias else None
+
+    def forward(self, x):
+        if np.shape(x)[-1:] != (self.in_features,):
+            raise ValueError(
+                f"{self!r}: expected inputs whose last axis has {self.in_features} features, "
+                f"got shape {np.shape(x)}"
+            )
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"in_features={self.in_features}, out_features={self.out_features}{bias}"
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        return F.softmax(x, self.axis)
+
+
+class Dropout(Module):
+    """Inverted dropout with drop probability ``p`` in training mode; identity in eval."""
+
+    def __init__(self, p=0.5):
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
+
+    def __init__(self, start_dim=1):
+        self.start_dim = start_dim
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return x.flatten(self.start_dim)
+
+
+class Sequential(Module):
+    """Layers applied in order; parameters are named by position ("0.weight")."""
+
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)

@@ -1,0 +1,198 @@
+"""Numerical differentiation: the study notes' tools, and checks of backprop against them.
+
+A derivative is the limit of (f(x + h) - f(x - h)) / 2h as h -> 0 (the central difference,
+whose error shrinks like h^2). Computing it needs two evaluations of f per input element,
+which is why backpropagation, one backward pass for all elements, wins; but it is simple
+enough to trust, so it is how backprop is checked.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygrad_edu.autograd import no_grad
+from tinygrad_edu.tensor import Tensor
+
+
+def numerical_diff(f, x, h=1e-4):
+    """The derivative of a one-variable function f at x, by central difference."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def numerical_gradient(f, x, h=1e-4):
+    """The gradient of a scalar function ``f`` at the point ``x`` (a float array of any
+    shape, or a Tensor), by central differences, one element at a time.
+
+    ``f`` is called with ``x`` itself, changed in place one element at a time, so it may
+    also ignore its argument and read ``x`` elsewhere (as the notes' ``TwoLayerNet`` does
+    with its weights). Every element is restored exactly afterwards. Returns an array
+    shaped like ``x``.
+    """
+    array = x.data if isinstance(x, Tensor) else x
+    if not isinstance(array, np.ndarray):
+        array = np.array(array, dtype=np.float64)
+    if array.dtype.kind != "f":
+        raise TypeError(
+            f"numerical_gradient: x must hold floats, got dtype {array.dtype}; "
+            f"write np.array([3.0, 4.0]) rather than np.array([3, 4])"
+        )
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + h
+        f_plus = _scalar(f(x))
+        array[index] = original - h
+        f_minus = _scalar(f(x))
+        array[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _scalar(value):
+    if np.size(value) != 1:
+        raise ValueError(
+            f"numerical_gradient: f must return a single number, got shape {np.shape(value)}"
+        )
+    return float(np.asarray(value).reshape(()))
+
+
+def gradient_descent(f, init_x, lr=0.01, step_num=100, return_history=False):
+    """Minimise f by repeating x <- x - lr * grad f(x), with numerical gradients.
+
+    ``init_x`` is not changed. Returns the final x, or ``(x, history)`` with
+    ``return_history=True``, where history has shape (step_num + 1, *x.shape).
+    """
+    x = np.array(init_x, dtype=np.result_type(np.asarray(init_x).dtype, np.float64))
+    history = [x.copy()]
+    for _ in range(step_num):
+        x -= lr * numerical_gradient(f, x)
+        history.append(x.copy())
+    return (x, np.array(history)) if return_history else x
+
+
+class GradcheckError(RuntimeError):
+    """Backprop and the numerical gradient disagree."""
+
+
+@dataclass
+class GradientComparison:
+    """One input's backprop gradient against its numerical gradient."""
+
+    name: str
+    shape: tuple
+    max_abs_error: float
+    max_rel_error: float
+    passed: bool
+    worst_index: tuple
+    backprop: float
+    numerical: float
+
+
+class GradientReport:
+    """The result of ``compare_gradients``: a row per input, printable as a table."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    @property
+    def passed(self):
+        return all(row.passed for row in self.rows)
+
+    def __str__(self):
+        header = f"{'input':<12} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  result"
+        lines = [header, "-" * len(header)]
+        for r in self.rows:
+            lines.append(
+                f"{r.name:<12} {r.shape!s:<14} {r.max_abs_error:>12.3e} "
+                f"{r.max_rel_error:>12.3e}  {'ok' if r.passed else 'FAIL'}"
+            )
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def compare_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Compare backprop with central differences for every input that requires grad.
+
+    ``fn(*inputs)`` must return a Tensor; a non-scalar output is reduced to the scalar
+    sum(w * fn(...)) with fixed random weights w, which checks a random combination of the
+    Jacobian's rows. ``inputs`` is a sequence of Tensors, or a dict of named Tensors
+    (passed to ``fn`` in order). Inputs that require grad must be float64: central
+    differences in float32 are too coarse to compare. Their ``.grad`` is left as it was.
+    """
+    names, tensors = _named(inputs)
+    checked = [(n, t) for n, t in zip(names, tensors) if _requires_grad(t)]
+    for name, t in checked:
+        if t.dtype != np.float64:
+            raise TypeError(
+                f"gradient check: input {name} has dtype {t.dtype}; gradient checks need "
+                f"float64 (e.g. Tensor(x, dtype=np.float64, requires_grad=True))"
+            )
+    out = fn(*tensors)
+    weights = np.random.default_rng(0).standard_normal(out.shape)
+
+    saved = [t.grad for _, t in checked]
+    for _, t in checked:
+        t.grad = None
+    (out * weights).sum().backward()
+    analytic = [np.zeros(t.shape) if t.grad is None else t.grad.data for _, t in checked]
+    for (_, t), grad in zip(checked, saved):
+        t.grad = grad
+
+    def projected_output(_):
+        with no_grad():
+            return float((fn(*tensors).data * weights).sum())
+
+    rows = []
+    for (name, t), backprop in zip(checked, analytic):
+        numeric = numerical_gradient(projected_output, t, h=eps)
+        rows.append(_comparison(name, backprop, numeric, atol, rtol))
+    return GradientReport(rows)
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Check backprop against central differences (see ``compare_gradients``).
+
+    Returns True, or raises ``GradcheckError`` naming the input, the worst element's
+    index, both values and the error.
+    """
+    for r in compare_gradients(fn, inputs, eps=eps, atol=atol, rtol=rtol).rows:
+        if not r.passed:
+            raise GradcheckError(
+                f"gradcheck: input {r.name} (shape {r.shape}) at index {r.worst_index}: "
+                f"backprop gives {r.backprop:.10g} but the numerical gradient is "
+                f"{r.numerical:.10g} (abs error {abs(r.backprop - r.numerical):.3g}, allowed "
+                f"{atol:g} + {rtol:g} * |numerical|)"
+            )
+    return True
+
+
+def _comparison(name, backprop, numeric, atol, rtol):
+    error = np.abs(backprop - numeric)
+    excess = error - (atol + rtol * np.abs(numeric))
+    worst = np.unravel_index(np.argmax(excess), numeric.shape) if numeric.size else ()
+    scale = np.maximum(np.maximum(np.abs(backprop), np.abs(numeric)), 1e-12)
+    return GradientComparison(
+        name=name,
+        shape=numeric.shape,
+        max_abs_error=float(error.max(initial=0.0)),
+        max_rel_error=float((error / scale).max(initial=0.0)),
+        passed=bool((excess <= 0).all()),
+        worst_index=tuple(int(i) for i in worst),
+        backprop=float(backprop[worst]) if numeric.size else 0.0,
+        numerical=float(numeric[worst]) if numeric.size else 0.0,
+    )
+
+
+def _named(inputs):
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    if isinstance(inputs, dict):
+        return [str(k) for k in inputs], list(inputs.values())
+    inputs = list(inputs)
+    names = [t.name if isinstance(t, Tensor) and t.name else str(i) for i, t in enumerate(inputs)]
+    return names, inputs
+
+
+def _requires_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad

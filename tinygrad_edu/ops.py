@@ -1,0 +1,489 @@
+"""Operations: the ``Function`` base class and the built-in ops.
+
+Each op is a forward (numpy) and a backward (chain rule). In every backward, ``grad`` is
+dL/dy for the op's output y, and the op returns dL/dx for each input x: the local
+derivative dy/dx times ``grad``. Gradients are built from Tensor operations, so they can be
+recorded for second derivatives. When an input was broadcast, its gradient may keep the
+output's shape: the engine sums it back (``autograd.py``).
+"""
+
+import weakref
+
+import numpy as np
+
+from tinygrad_edu import autograd
+from tinygrad_edu.tensor import Tensor
+
+
+class Function:
+    """One operation of the graph: a ``forward`` on numpy arrays, a ``backward`` on Tensors.
+
+    To add an operation, subclass ``Function`` and write both halves::
+
+        class Cube(Function):
+            def forward(self, x):                # ndarray(s) in, ndarray out
+                return x**3
+
+            def backward(self, grad):            # dL/d(output) in, dL/d(input) out
+                (x,) = self.inputs
+                return grad * 3 * x**2
+
+        y = Cube()(x)                            # recorded like a built-in op
+
+    ``forward`` receives the inputs' arrays (non-Tensor inputs such as Python numbers are
+    passed unchanged) and may keep what backward needs on ``self``. ``backward`` receives
+    the gradient of the output as a Tensor and returns one gradient per input (a tuple when
+    there are several; None for an input that needs none). Inside it, ``self.inputs`` are
+    the input Tensors, ``self.output`` the output Tensor and ``self.needs_input_grad`` says
+    which inputs want a gradient. Writing it with Tensor operations makes second
+    derivatives work (``backward(create_graph=True)``); returning plain arrays works too.
+    A gradient may keep the broadcast shape of the output: the engine sums it back to the
+    input's shape.
+    """
+
+    inputs = None  # the input Tensors, while the graph is alive
+    needs_input_grad = ()
+
+    @property
+    def name(self):
+        """The op's name in messages and graph drawings: the class name in lower case."""
+        return type(self).__name__.lower()
+
+    @property
+    def output(self):
+        return self._output()
+
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    def __call__(self, *inputs):
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        try:
+            out = Tensor(self.forward(*arrays))
+        except ValueError as err:
+            if "could not be broadcast" not in str(err):
+                raise
+            shapes = " and ".join(str(np.shape(a)) for a in arrays)
+            raise ValueError(
+                f"{self.name}: shapes {shapes} cannot be broadcast together (numpy rule: "
+                f"compare axes from the right; each pair must be equal or one of them 1)"
+            ) from None
+        if autograd.mode.grad_enabled:
+            needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if True in needs:
+                self.inputs = inputs
+                self.needs_input_grad = needs
+                self._output = weakref.ref(out)
+                out.requires_grad = True
+                out.creator = self
+        if autograd.mode.detect_anomaly:
+            autograd.check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
+        return out
+
+    def release(self):
+        """Forget everything kept for backward (inputs, masks, ...) so its memory is
+        freed. A released op can no longer backpropagate."""
+        vars(self).clear()
+
+
+# ------------------------------------------------------------------ arithmetic
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return grad * b if need_a else None, grad * a if need_b else None
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad):
+        # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return grad / b if need_a else None, -grad * a / (b * b) if need_b else None
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, grad):
+        # d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln(a)
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_b = None
+        if need_b:
+            log_a = a.log() if isinstance(a, Tensor) else np.log(a)
+            grad_b = grad * self.output * log_a
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(
+                f"matmul: both operands need at least one axis, got shapes {a.shape} and "
+                f"{b.shape}; use * to multiply by a scalar"
+            )
+        k_a, k_b = a.shape[-1], b.shape[0 if b.ndim == 1 else -2]
+        if k_a != k_b:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} are not aligned ({k_a} != {k_b}); "
+                f"the last axis of the first must equal the "
+                f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the second"
+            )
+        return a @ b
+
+    def backward(self, grad):
+        # Y = A B:  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
+            return grad * b if need_a else None, grad * a if need_b else None
+        # numpy treats a vector as a row on the left, a column on the right, then drops
+        # that axis from the result; put it back so the 2-D formulas apply.
+        if a.ndim == 1:
+            a, grad = a.reshape(1, -1), grad.reshape(*grad.shape[:-1], 1, grad.shape[-1])
+        if b.ndim == 1:
+            b, grad = b.reshape(-1, 1), grad.reshape(*grad.shape, 1)
+        grad_a = grad @ _swap_last_axes(b) if need_a else None
+        grad_b = _swap_last_axes(a) @ grad if need_b else None
+        if need_a and self.inputs[0].ndim == 1:
+            grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
+        if need_b and self.inputs[1].ndim == 1:
+            grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+
+def _swap_last_axes(x):
+    """The matrix transpose of each matrix in a stack: (..., n, m) -> (..., m, n)."""
+    axes = (*range(x.ndim - 2), x.ndim - 1, x.ndim - 2)
+    return x.transpose(*axes)
+
+
+# --------------------------------------------------------- elementwise functions
+
+
+class Exp(Function):
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, grad):
+        return grad * self.output  # d(e^x)/dx = e^x
+
+
+class Log(Function):
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad / x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, grad):
+        return grad / (2 * self.output)  # d(sqrt x)/dx = 1 / (2 sqrt x)
+
+
+class Abs(Function):
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * np.sign(x.data)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * (x.data > 0)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # 1 / (1 + e^-x), written with e = exp(-|x|) <= 1 so nothing overflows:
+        # x >= 0: 1 / (1 + e);   x < 0: e^x / (1 + e^x) = e / (1 + e).
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1, e) / (1 + e)
+
+    def backward(self, grad):
+        y = self.output
+        return grad * y * (1 - y)  # sigma' = sigma (1 - sigma)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        y = self.output
+        return grad * (1 - y * y)
+
+
+class Clip(Function):
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x.data >= self.lo
+        if self.hi is not None:
+            inside &= x.data <= self.hi
+        return grad * inside
+
+
+class AsType(Function):
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, grad):
+        return grad.astype(self.inputs[0].dtype)
+
+
+# ------------------------------------------------------------------ reductions
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        y = x.sum(axis=self.axis, keepdims=True)
+        self.kept_shape = y.shape
+        return y if self.keepdims else y.reshape(_drop_axes(x.ndim, self.axis, y.shape))
+
+    def backward(self, grad):
+        # Each input element added into its sum once: copy the gradient back to all of them.
+        return BroadcastTo(self.inputs[0].shape)(grad.reshape(self.kept_shape))
+
+
+class Mean(Sum):
+    def forward(self, x):
+        y = super().forward(x)
+        self.count = x.size // y.size if y.size else 1  # elements averaged per output
+        return y / self.count
+
+    def backward(self, grad):
+        return super().backward(grad) / self.count
+
+
+class Max(Function):
+    reduce = staticmethod(np.max)
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        y = self.reduce(x, axis=self.axis, keepdims=True)
+        self.kept_shape = y.shape
+        return y if self.keepdims else y.reshape(_drop_axes(x.ndim, self.axis, y.shape))
+
+    def backward(self, grad):
+        # The gradient goes to the elements that attained the extreme, split among ties.
+        x = self.inputs[0].data
+        winners = x == self.output.data.reshape(self.kept_shape)
+        share = winners / winners.sum(axis=self.axis, keepdims=True, dtype=x.dtype)
+        return grad.reshape(self.kept_shape) * share
+
+
+class Min(Max):
+    reduce = staticmethod(np.min)
+
+
+def _drop_axes(ndim, axis, kept_shape):
+    """The shape of a reduction without keepdims."""
+    if axis is None:
+        return ()
+    axes = {a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(n for i, n in enumerate(kept_shape) if i not in axes)
+
+
+class Softmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        # softmax(x) = softmax(x - c) for any c; c = max(x) keeps exp from overflowing.
+        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, grad):
+        # dL/dx_i = y_i (g_i - sum_j g_j y_j)
+        y = self.output
+        return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        # log softmax(x) = x - logsumexp(x), with logsumexp(x) = c + log sum exp(x - c)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, grad):
+        # dL/dx_i = g_i - softmax(x)_i sum_j g_j
+        return grad - self.output.exp() * grad.sum(axis=self.axis, keepdims=True)
+
+
+# ---------------------------------------------------------------------- shapes
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                f"into shape {tuple(self.shape)}; the number of elements must stay the same"
+            ) from None
+
+    def backward(self, grad):
+        return grad.reshape(self.inputs[0].shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, grad):
+        if self.axes is None:
+            return grad.transpose()
+        return grad.transpose(*np.argsort(self.axes))  # the inverse permutation
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, grad):
+        return grad  # the engine sums it back to the input's shape
+
+
+class GetItem(Function):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, grad):
+        return ScatterAdd(self.index, self.inputs[0].shape)(grad)
+
+
+class ScatterAdd(Function):
+    """Adds ``x`` into zeros of ``shape`` at ``index``: the backward of indexing. Repeated
+    indices accumulate (``np.add.at``), as each selection used the element once more."""
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        out = np.zeros(self.shape, dtype=x.dtype)
+        np.add.at(out, self.index, x)
+        return out
+
+    def backward(self, grad):
+        return grad[self.index]
+
+
+class Concatenate(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        try:
+            return np.concatenate(xs, axis=self.axis)
+        except ValueError:
+            shapes = ", ".join(str(np.shape(x)) for x in xs)
+            raise ValueError(
+                f"concatenate: shapes {shapes} must match on every axis except axis {self.axis}"
+            ) from None
+
+    def backward(self, grad):
+        # Hand each input the slice of the gradient where its values went.
+        grads, start = [], 0
+        leading = (slice(None),) * (self.axis % grad.ndim)
+        for x in self.inputs:
+            stop = start + x.shape[self.axis]
+            grads.append(grad[(*leading, slice(start, stop))])
+            start = stop
+        return tuple(grads)
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        try:
+            return np.stack(xs, axis=self.axis)
+        except ValueError:
+            shapes = ", ".join(str(np.shape(x)) for x in xs)
+            raise ValueError(f"stack: all shapes must be equal, got {shapes}") from None
+
+    def backward(self, grad):
+        leading = (slice(None),) * (self.axis % grad.ndim)
+        return tuple(grad[(*leading, i)] for i in range(len(self.inputs)))

@@ -1,0 +1,107 @@
+"""Optimizers: update parameters in place from their gradients.
+
+Each step is p <- p - lr * (something built from p.grad), done on the arrays in the
+parameter's own dtype (a float32 network stays float32).
+"""
+
+import numpy as np
+
+from tinygrad_edu.tensor import Tensor
+
+
+class Optimizer:
+    """Holds a list of parameters; subclasses define ``step``."""
+
+    def __init__(self, params):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(
+                f"{type(self).__name__}: got no parameters to optimize; pass "
+                f"model.parameters() (is the model built, and do its tensors have "
+                f"requires_grad=True?)"
+            )
+        seen = set()
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {i} is not a Tensor with "
+                    f"requires_grad=True (got {type(p).__name__})"
+                )
+            if id(p) in seen:
+                name = f" ('{p.name}')" if p.name else ""
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i}{name} of shape {p.shape} appears "
+                    f"twice; each parameter must be given once"
+                )
+            seen.add(id(p))
+
+    def zero_grad(self):
+        """Reset every parameter's gradient (to None, so the next backward starts fresh)."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum and weight decay:
+
+    g = grad + weight_decay * p
+    v = momentum * v + g              (v = g without momentum)
+    p = p - lr * v
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
+        super().__init__(params)
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocities = [None] * len(self.params)
+
+    def step(self):
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                v = self.velocities[i]
+                if v is None:
+                    v = self.velocities[i] = g.copy()
+                else:
+                    v *= self.momentum
+                    v += g
+                g = v
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): per-parameter step sizes from running averages of the
+    gradient (m) and of its square (v), with bias correction for their zero start:
+
+        m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
+        p = p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params)
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        b1, b2 = self.betas
+        correction1, correction2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            p.data -= self.lr / correction1 * m / (np.sqrt(v / correction2) + self.eps)
