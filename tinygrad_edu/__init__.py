@@ -8,10 +8,11 @@
 
 Modules: ``nn`` (layers), ``functional`` (activations and losses), ``optim`` (SGD, Adam),
 ``numerical`` (numerical differentiation and gradient checks), ``datasets`` (MNIST),
-``data`` (mini-batches), ``metrics``, ``models`` (the notes' TwoLayerNet).
+``data`` (mini-batches), ``metrics``, ``models`` (the notes' TwoLayerNet), ``viz``
+(graph drawings).
 """
 
-from tinygrad_edu import data, datasets, functional, metrics, models, nn, numerical, optim
+from tinygrad_edu import data, datasets, functional, metrics, models, nn, numerical, optim, viz
 from tinygrad_edu.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from tinygrad_edu.ops import Function
 from tinygrad_edu.tensor import Tensor, concatenate, stack
@@ -33,5 +34,6 @@ __all__ = [
     "numerical",
     "optim",
     "stack",
+    "viz",
 ]
 __version__ = "0.1.0"

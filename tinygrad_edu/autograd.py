@@ -18,6 +18,7 @@ class _Mode(threading.local):
 
     grad_enabled = True
     detect_anomaly = False
+    in_backward = False  # the engine is running ops' backward methods
 
 
 mode = _Mode()
@@ -88,21 +89,36 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
             raise ValueError(
                 f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
             )
+    # Arrays already given to the user (the grad argument, leaves' grads): a leaf gets a
+    # copy rather than a second reference, so editing one .grad in place changes no other.
+    handed_out = {id(grad.data)}
     # Gradients are computed with Tensor ops: recorded only when create_graph asks for it.
-    with set_grad_enabled(create_graph):
+    # In anomaly mode, the engine checks each op's gradients itself (see _propagate), so
+    # that a NaN is blamed on the op whose backward made it.
+    with set_grad_enabled(create_graph), _backward_pass():
         if root.creator is None:
-            _accumulate(root, grad)
+            _accumulate(root, grad, handed_out)
             return
         order = _topological_order(root.creator)
         grads = {root.creator: grad}  # op -> gradient of its output, summed over consumers
         for fn in order:
-            _propagate(fn, grads.pop(fn), grads)
+            _propagate(fn, grads.pop(fn), grads, handed_out)
     if not (retain_graph or create_graph):
         for fn in order:
             fn.release()
 
 
-def _propagate(fn, grad, grads):
+@contextlib.contextmanager
+def _backward_pass():
+    previous = mode.in_backward
+    mode.in_backward = True
+    try:
+        yield
+    finally:
+        mode.in_backward = previous
+
+
+def _propagate(fn, grad, grads, handed_out):
     """Apply ``fn``'s backward and hand each input its gradient."""
     input_grads = fn.backward(grad)
     if not isinstance(input_grads, tuple):
@@ -124,20 +140,22 @@ def _propagate(fn, grad, grads):
         if mode.detect_anomaly:
             check_finite(gx.data, f"{fn.name} produced {{}} in the backward pass (input {i})")
         if x.creator is None:
-            _accumulate(x, gx)
+            _accumulate(x, gx, handed_out)
         else:
             previous = grads.get(x.creator)
             grads[x.creator] = gx if previous is None else previous + gx  # fan-out: sum
 
 
-def _accumulate(leaf, grad):
+def _accumulate(leaf, grad, handed_out):
     """Add ``grad`` into ``leaf.grad``."""
-    if leaf.grad is None:
-        if not grad.data.flags.writeable:  # e.g. a broadcast view: give the user a real array
-            grad = Tensor(grad.data.copy())
-        leaf.grad = grad
-    else:
+    if leaf.grad is not None:
         leaf.grad = leaf.grad + grad
+        return
+    shared = grad.data.base is not None or id(grad.data) in handed_out  # a view, or given out
+    if shared and not grad.requires_grad:
+        grad = Tensor(grad.data.copy())
+    handed_out.add(id(grad.data))
+    leaf.grad = grad
 
 
 def _unbroadcast(grad, shape, op_name, index):

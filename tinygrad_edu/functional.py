@@ -167,8 +167,9 @@ class BCEWithLogits(Function):
 
 def binary_cross_entropy_with_logits(logits, target):
     """Mean binary cross-entropy of ``target`` (0/1 or probabilities) given logits."""
+    logits = _tensor(logits)
     target = _same_shape("binary_cross_entropy_with_logits", logits, target)
-    return BCEWithLogits(target)(_tensor(logits))
+    return BCEWithLogits(_array(target))(logits)
 
 
 class BinaryCrossEntropy(Function):
@@ -202,19 +203,19 @@ def binary_cross_entropy(probs, target):
             "binary_cross_entropy: probs must lie in [0, 1]; pass logits to "
             "binary_cross_entropy_with_logits instead"
         )
-    return BinaryCrossEntropy(_same_shape("binary_cross_entropy", probs, target))(probs)
+    return BinaryCrossEntropy(_array(_same_shape("binary_cross_entropy", probs, target)))(probs)
 
 
 def mse_loss(y, t):
     """Mean squared error, mean((y - t)^2) over all elements (PyTorch's mse_loss)."""
-    t = _same_shape("mse_loss", y, t)
-    return ((_tensor(y) - t) ** 2).mean()
+    y = _tensor(y)
+    return ((y - _same_shape("mse_loss", y, t)) ** 2).mean()
 
 
 def sum_squared_error(y, t):
     """0.5 * sum((y - t)^2): the study notes' "mean_squared_error" (E = 1/2 sum (y_k - t_k)^2)."""
-    t = _same_shape("sum_squared_error", y, t)
-    return 0.5 * ((_tensor(y) - t) ** 2).sum()
+    y = _tensor(y)
+    return 0.5 * ((y - _same_shape("sum_squared_error", y, t)) ** 2).sum()
 
 
 def cross_entropy_error(y, t):
@@ -237,11 +238,16 @@ def cross_entropy_error(y, t):
 
 
 def _same_shape(op, y, t):
-    """The target ``t`` as an array, after checking it has the shape of ``y``."""
-    t = _array(t)
-    if np.shape(y) != t.shape:
+    """The target ``t``, checked to have the shape of the prediction ``y`` (a Tensor).
+
+    A Tensor target stays a Tensor (so it can be differentiated); anything else becomes
+    an array of ``y``'s float dtype, so float32 predictions give float32 losses.
+    """
+    if np.shape(t) != y.shape:
         raise ValueError(
-            f"{op}: the prediction has shape {np.shape(y)} but the target has shape "
-            f"{t.shape}; they must be equal"
+            f"{op}: the prediction has shape {y.shape} but the target has shape "
+            f"{np.shape(t)}; they must be equal"
         )
-    return t
+    if isinstance(t, Tensor):
+        return t
+    return np.asarray(t, dtype=y.dtype if y.dtype.kind == "f" else None)

@@ -41,8 +41,10 @@ class TwoLayerNet(Module):
 
     @property
     def params(self):
-        """{"W1": Tensor, "b1": ..., "W2": ..., "b2": ...}, as in the notes."""
-        return dict(self.named_parameters())
+        """{"W1": ndarray, "b1": ..., "W2": ..., "b2": ...}: the parameters' arrays, as in the
+        notes. They are shared with the Tensors, so the notes' in-place update
+        ``net.params[key] -= lr * grad[key]`` trains the net."""
+        return {name: p.data for name, p in self.named_parameters()}
 
     def predict(self, x):
         """(N, input_size) -> (N, output_size) scores (before softmax)."""

@@ -31,16 +31,21 @@ class Module:
     def named_parameters(self, prefix=""):
         """(dotted name, parameter) pairs, e.g. ("0.weight", Tensor). A parameter without
         a ``name`` takes its dotted name, which graph drawings show."""
-        pairs = []
-        for name, value in vars(self).items():
-            if isinstance(value, Tensor) and value.requires_grad:
-                pairs.append((prefix + name, value))
+        pairs = [
+            (prefix + name, value)
+            for name, value in vars(self).items()
+            if isinstance(value, Tensor) and value.requires_grad
+        ]
         for name, child in self.children():
             pairs.extend(child.named_parameters(f"{prefix}{name}."))
-        for name, p in pairs:
-            if p.name is None:
-                p.name = name
-        return pairs
+        unique, seen = [], set()
+        for name, p in pairs:  # a layer used twice shares its parameters: list them once
+            if id(p) not in seen:
+                seen.add(id(p))
+                unique.append((name, p))
+                if p.name is None:
+                    p.name = name
+        return unique
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
@@ -80,14 +85,14 @@ class Module:
                 f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
                 f"this model's parameters are {list(params)}"
             )
-        for name, p in params.items():
-            value = np.asarray(state[name])
-            if value.shape != p.shape:
+        for name, p in params.items():  # check everything before changing anything
+            if np.shape(state[name]) != p.shape:
                 raise ValueError(
-                    f"load_state_dict: '{name}' has shape {value.shape} in the state but "
-                    f"{p.shape} in the model"
+                    f"load_state_dict: '{name}' has shape {np.shape(state[name])} in the "
+                    f"state but {p.shape} in the model"
                 )
-            p.data[...] = value
+        for name, p in params.items():
+            p.data[...] = state[name]
         return self
 
     def save(self, path):
@@ -98,6 +103,9 @@ class Module:
 
     def load(self, path):
         """Read parameters saved by ``save`` (pickles are refused: they can run code)."""
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":  # .npz files are zip archives
+                raise ValueError(f"load: {path} is not an .npz file written by Module.save()")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 state = {name: archive[name] for name in archive.files}

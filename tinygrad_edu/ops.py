@@ -73,13 +73,13 @@ class Function:
             ) from None
         if autograd.mode.grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-            if True in needs:
+            if True in needs and out.data.dtype.kind == "f":  # only floats have gradients
                 self.inputs = inputs
                 self.needs_input_grad = needs
                 self._output = weakref.ref(out)
                 out.requires_grad = True
                 out.creator = self
-        if autograd.mode.detect_anomaly:
+        if autograd.mode.detect_anomaly and not autograd.mode.in_backward:
             autograd.check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
         return out
 
@@ -137,12 +137,18 @@ class Pow(Function):
         # d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln(a)
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_a = None
+        if need_a:  # x**0 is constant: its gradient is 0, even at x = 0 where 0 * x**-1 is NaN
+            grad_a = grad * 0 if _is_zero(b) else grad * b * a ** (b - 1)
         grad_b = None
         if need_b:
             log_a = a.log() if isinstance(a, Tensor) else np.log(a)
             grad_b = grad * self.output * log_a
         return grad_a, grad_b
+
+
+def _is_zero(value):
+    return not isinstance(value, Tensor) and np.all(np.asarray(value) == 0)
 
 
 class Neg(Function):
@@ -403,7 +409,10 @@ class Transpose(Function):
         self.axes = axes
 
     def forward(self, x):
-        return x.transpose(self.axes)
+        y = x.transpose(self.axes)  # numpy checks the axes
+        if self.axes is not None:
+            self.axes = tuple(axis % x.ndim for axis in self.axes)  # -1 -> last axis
+        return y
 
     def backward(self, grad):
         if self.axes is None:
@@ -467,7 +476,7 @@ class Concatenate(Function):
         grads, start = [], 0
         leading = (slice(None),) * (self.axis % grad.ndim)
         for x in self.inputs:
-            stop = start + x.shape[self.axis]
+            stop = start + np.shape(x)[self.axis]
             grads.append(grad[(*leading, slice(start, stop))])
             start = stop
         return tuple(grads)

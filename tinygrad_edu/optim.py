@@ -13,6 +13,11 @@ class Optimizer:
     """Holds a list of parameters; subclasses define ``step``."""
 
     def __init__(self, params):
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params must be a list of Tensors, got a single Tensor; "
+                f"write {type(self).__name__}([w]) or {type(self).__name__}(model.parameters())"
+            )
         self.params = list(params)
         if not self.params:
             raise ValueError(
@@ -26,6 +31,12 @@ class Optimizer:
                 raise TypeError(
                     f"{type(self).__name__}: parameter {i} is not a Tensor with "
                     f"requires_grad=True (got {type(p).__name__})"
+                )
+            if p.creator is not None:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i} of shape {p.shape} was computed by "
+                    f"'{p.creator.name}'; only leaf tensors (created directly, with "
+                    f"requires_grad=True) can be optimized"
                 )
             if id(p) in seen:
                 name = f" ('{p.name}')" if p.name else ""
@@ -88,15 +99,15 @@ class Adam(Optimizer):
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
-        self.t = 0
+        self.steps = [0] * len(self.params)  # per parameter: some may skip a step
 
     def step(self):
-        self.t += 1
         b1, b2 = self.betas
-        correction1, correction2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, m, v in zip(self.params, self.m, self.v):
+        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:
                 continue
+            self.steps[i] += 1
+            correction1, correction2 = 1 - b1 ** self.steps[i], 1 - b2 ** self.steps[i]
             g = p.grad.data
             if self.weight_decay:
                 g = g + self.weight_decay * p.data

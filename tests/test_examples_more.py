@@ -1,0 +1,347 @@
+"""The later examples (regression, eager graphs, second derivatives, MNIST inference,
+the gradient check) compute what their docstrings promise.
+
+Each example's ``main([... "--quick", "--out", DIR])`` runs in-process (cached per module
+where several tests look at one run); the tests check the returned numbers against
+independent computations and that the pictures are real PNG files. mnist_inference runs
+once on the full MNIST test set with the book's sample_weight.npz (exactly 0.9352).
+Two runs go through the command line itself: ``--help`` and a bad invocation.
+"""
+
+import contextlib
+import importlib.util
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import nn, no_grad, optim
+from tinygrad_edu.models import TwoLayerNet
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+NAMES = [
+    "linear_regression",
+    "logistic_regression",
+    "eager_vs_graph",
+    "double_backprop",
+    "mnist_inference",
+    "two_layer_net_gradcheck",
+]
+
+
+def load_example(name):
+    """Import examples/<name>.py as a module (examples/ goes on sys.path for _common)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def call(module, args):
+    """Run ``module.main(args)``; returns (result dict, printed text)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = module.main([str(a) for a in args])
+    return result, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """run(name, *extra_args) -> (result, printed text, out dir), with --quick; cached."""
+    cache = {}
+
+    def run_example(name, *extra):
+        key = (name, *extra)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(name)
+            result, printed = call(load_example(name), ["--quick", *extra, "--out", out])
+            cache[key] = (result, printed, out)
+        return cache[key]
+
+    return run_example
+
+
+def assert_pngs(result, out, names):
+    assert sorted(p.name for p in result["figures"]) == sorted(names)
+    for name in names:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def with_ones(X):
+    return np.hstack([np.ones((len(X), 1)), X])
+
+
+# ------------------------------------------------------------------ linear_regression
+
+
+def test_linear_regression_matches_least_squares(run):
+    result, printed, out = run("linear_regression")
+    assert result["J"] == pytest.approx(result["half_mse"], rel=1e-12)  # J = 0.5 * MSE
+    simple, multiple = result["simple"], result["multiple"]
+    assert simple["max_diff"] < 1e-6  # full-batch gradient descent reaches lstsq
+    assert multiple["max_diff"] < multiple["tol"] <= 2e-2  # mini-batch SGD: near it
+    for fit, true in ((simple, (4.0, [3.0])), (multiple, (3.0, [1.5, -2.0, 0.7]))):
+        b_ls, w_ls = fit["lstsq"]
+        np.testing.assert_allclose(np.r_[fit["b"], fit["w"]], np.r_[b_ls, w_ls], atol=fit["tol"])
+        np.testing.assert_allclose(np.r_[b_ls, w_ls], np.r_[true[0], true[1]], atol=0.3)
+    assert result["loss_simple"][-1] < result["loss_simple"][0] / 10
+    assert result["loss_multiple"][-1] < result["loss_multiple"][0] / 10
+    assert printed.count(": agree") == 2
+    assert_pngs(result, out, ["linear_regression.png"])
+
+
+def test_linear_regression_least_squares_helper_is_exact():
+    lr = load_example("linear_regression")
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    y = (2.0 + X @ [1.0, -1.0, 0.5]).reshape(-1, 1)  # no noise: exact coefficients
+    b, w = lr.least_squares(X, y)
+    np.testing.assert_allclose(np.r_[b, w], [2.0, 1.0, -1.0, 0.5], atol=1e-12)
+
+
+def test_linear_regression_full_batch_reaches_least_squares_for_3_features():
+    lr = load_example("linear_regression")
+    X, y = lr.make_data(np.random.default_rng(3), 100, lr.TRUE_MULTIPLE)
+    b, w, history = lr.fit(X, y, lr=0.2, steps=500, batch_size=len(X))
+    assert len(history) == 501  # J at the start and after each step (= epoch)
+    b_ls, w_ls = lr.least_squares(X, y)
+    np.testing.assert_allclose(np.r_[b, w], np.r_[b_ls, w_ls], atol=1e-6)
+
+
+# ---------------------------------------------------------------- logistic_regression
+
+
+def test_logistic_regression_metrics_are_consistent(run):
+    result, printed, out = run("logistic_regression")
+    t, scores = result["t_test"], result["scores"]
+    cm = result["confusion_matrix"]
+    (tn, fp), (fn, tp) = cm
+    assert cm.sum() == len(t) and cm[1].sum() == t.sum()
+    assert 0.85 < result["accuracy"] < 1.0  # the blobs overlap a little: no line is perfect
+    assert result["accuracy"] == pytest.approx((tp + tn) / cm.sum())
+    assert result["precision"] == pytest.approx(tp / (tp + fp))
+    assert result["recall"] == pytest.approx(tp / (tp + fn))
+    p, r = result["precision"], result["recall"]
+    assert result["f1"] == pytest.approx(2 * p * r / (p + r))
+    # ROC-AUC = P(score of a positive > score of a negative), ties counting one half
+    pos, neg = scores[t == 1], scores[t == 0]
+    pairs = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    assert result["roc_auc"] == pytest.approx(pairs.mean())
+    assert result["roc_auc"] > 0.9
+    # the two ways to write the loss agree
+    assert result["test_loss_with_logits"] == pytest.approx(result["test_loss_on_probs"], rel=1e-9)
+    assert result["losses"][0] == pytest.approx(np.log(2))  # w = 0, b = 0: p = 0.5
+    assert result["losses"][-1] < 0.3
+    assert "confusion matrix" in printed
+    assert_pngs(result, out, ["logistic_regression.png"])
+
+
+def test_logistic_regression_with_sgd():
+    module = load_example("logistic_regression")
+    rng = np.random.default_rng(1)
+    x, t = module.make_blobs(rng, 100)
+    (x_train, t_train), (x_test, t_test) = module.train_test_split(rng, x, t)
+    assert len(x_test) == 50 and len(x_train) == 150
+    model = nn.Linear(2, 1, dtype=np.float64)
+    losses = module.train(model, x_train, t_train, optim.SGD(model.parameters(), lr=0.5), 150)
+    assert losses[-1] < losses[0] and losses[-1] < 0.3
+    with no_grad():
+        scores = module.logits(model, x_test).sigmoid().numpy()
+    assert module.evaluate(t_test, scores)["accuracy"] > 0.85
+
+
+# --------------------------------------------------------------------- eager_vs_graph
+
+
+def test_eager_vs_graph_two_inputs_two_graphs(run):
+    result, printed, out = run("eager_vs_graph")
+    assert result["b"] == 15.0  # x * x + 2 * x at 3, printed before any backward
+    assert result["ops"] == {3.5: ["mul", "add", "add", "add"], -2.5: ["neg", "add", "add"]}
+    assert result["op_counts"] == {3.5: 4, -2.5: 3}
+    assert result["grads"] == result["expected_grads"] == {3.5: 10.0, -2.5: 1.0}
+    for value, numeric in result["numerical_grads"].items():
+        assert numeric == pytest.approx(result["grads"][value], abs=1e-6)
+    assert "1. mul(x, x) -> 12.25" in printed
+    assert result["freed"]  # backward() released the graph it walked
+    suffix = ".png" if shutil.which("dot") else ".dot"
+    names = [f"graph_1{suffix}", f"graph_2{suffix}"]
+    assert sorted(p.name for p in result["figures"]) == names
+    if suffix == ".png":
+        assert_pngs(result, out, names)
+
+
+def test_eager_vs_graph_without_viz(tmp_path):
+    module = load_example("eager_vs_graph")
+    module.viz = None  # as if tinygrad_edu.viz did not exist: the graphs are printed
+    result, printed = call(module, ["--inputs", "1.5", "-0.5", "--out", tmp_path])
+    assert result["figures"] == [] and not list(tmp_path.iterdir())
+    assert result["op_counts"] == {1.5: 2, -0.5: 1}
+    assert "1. neg(x) -> 0.5" in printed
+    assert result["grads"] == {1.5: 4.0, -0.5: -1.0}  # 2x + 1, and -1
+
+
+# -------------------------------------------------------------------- double_backprop
+
+
+def test_double_backprop_cube_and_newton(run):
+    result, printed, out = run("double_backprop")
+    assert result["dydx"] == pytest.approx(12.0, abs=1e-12)  # 3x^2 at 2
+    assert result["d2ydx2"] == pytest.approx(12.0, abs=1e-12)  # 6x at 2
+    assert result["slope"] == pytest.approx(21.0)  # 4x^3 - 6x + 1 at 2
+    assert result["curvature"] == pytest.approx(42.0)  # 12x^2 - 6 at 2
+    roots = np.roots([4, 0, -6, 1])  # f'(x) = 0
+    nearest = roots[np.argmin(np.abs(roots - result["x_min"]))].real
+    assert result["x_min"] == pytest.approx(nearest, abs=1e-10)
+    assert 12 * result["x_min"] ** 2 - 6 > 0  # a minimum
+    assert result["newton_steps"] < 10
+    assert result["gd_steps"] > 5 * result["newton_steps"]
+    assert result["gd_xs"][-1] == pytest.approx(result["x_min"], abs=1e-9)
+    assert "a minimum at x = 1.1309" in printed
+    assert_pngs(result, out, ["double_backprop.png"])
+
+
+def test_double_backprop_derivatives_of_other_functions():
+    module = load_example("double_backprop")
+    for x0 in (-1.5, 0.3, 2.0):
+        slope, curvature = module.first_and_second_derivative(lambda x: x.exp() * x, x0)
+        assert slope == pytest.approx(np.exp(x0) * (x0 + 1))
+        assert curvature == pytest.approx(np.exp(x0) * (x0 + 2))
+
+
+# -------------------------------------------------------------------- mnist_inference
+
+
+@pytest.fixture(scope="module")
+def sample_weight():
+    root = os.environ.get("TINYGRAD_EDU_DATA")
+    path = Path(root).parent / "reference" / "sample_weight.npz" if root else None
+    if path is None or not path.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the book's sample_weight.npz is missing ({path})")
+        pytest.skip("the book's sample_weight.npz is not available")
+    return path
+
+
+def test_mnist_inference_book_weights_score_0_9352(mnist_dir, sample_weight, tmp_path):
+    module = load_example("mnist_inference")
+    args = ["--weights", sample_weight, "--data-dir", mnist_dir, "--out", tmp_path]
+    result, printed = call(module, args)  # all 10,000 test images, one by one and batched
+    assert result["n_images"] == 10_000
+    assert result["accuracy_per_sample"] == 0.9352
+    assert result["accuracy_batched"] == 0.9352
+    assert result["same_predictions"]
+    assert "Accuracy: 0.9352" in printed and "sigmoid" in result["network"]
+    assert result["time_per_sample"] > 0 and result["time_batched"] > 0
+    assert_pngs(result, tmp_path, ["mnist_inference.png"])
+
+
+@pytest.mark.parametrize("layout", ["flagship", "TwoLayerNet"])
+def test_mnist_inference_detects_other_layouts(layout, tmp_path):
+    np.random.seed(0)
+    if layout == "flagship":
+        model = nn.Sequential(nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10))
+    else:
+        model = TwoLayerNet(784, 8, 10, weight_init_std=0.1)
+    model.save(tmp_path / "weights.npz")
+    module = load_example("mnist_inference")
+    description, predict = module.load_network(tmp_path / "weights.npz")
+    assert ("flagship" in description) == (layout == "flagship")
+    x = np.random.default_rng(0).random((50, 784), dtype=np.float32)  # any images will do
+    expected = model(x).data.argmax(axis=1)
+    one, _ = module.per_sample(predict, x)
+    batched, _ = module.batched(predict, x, batch_size=16)  # 16, 16, 16, 2
+    np.testing.assert_array_equal(one, expected)
+    np.testing.assert_array_equal(batched, expected)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("pickle", "is a Python pickle"),
+        ("object", "pickled (object) arrays"),
+        ("text", "is not an .npz file"),
+        ("keys", "expected the flagship's"),
+        ("shapes", "do not form a 784"),
+    ],
+)
+def test_mnist_inference_rejects_bad_weights_in_one_line(content, message, tmp_path):
+    path = tmp_path / "weights.npz"
+    if content == "pickle":
+        import pickle
+
+        path.write_bytes(pickle.dumps({"W1": np.zeros(2)}))
+    elif content == "object":
+        np.savez(path, W1=np.array([{"a": 1}], dtype=object))
+    elif content == "text":
+        path.write_text("not weights")
+    elif content == "keys":
+        np.savez(path, weights=np.zeros(3))
+    elif content == "shapes":
+        arrays = {"W1": (784, 5), "b1": (5,), "W2": (6, 7), "b2": (7,), "W3": (7, 10), "b3": (10,)}
+        np.savez(path, **{k: np.zeros(s, np.float32) for k, s in arrays.items()})
+    module = load_example("mnist_inference")
+    with pytest.raises(SystemExit) as exc:
+        call(module, ["--weights", path, "--out", tmp_path])
+    text = str(exc.value.code)
+    assert text.startswith("mnist_inference.py: error: ") and message in text
+    assert "\n" not in text
+
+
+# ------------------------------------------------------------ two_layer_net_gradcheck
+
+
+def test_two_layer_net_gradcheck_differences_are_tiny(run):
+    result, printed, out = run("two_layer_net_gradcheck")  # whatever MNIST is found
+    assert result["hidden"] == 5
+    assert list(result["diffs"]) == ["W1", "b1", "W2", "b2"]
+    for name, diff in result["diffs"].items():
+        assert 0 < diff < 1e-6, name
+        assert result["max_diffs"][name] < 1e-6
+    assert result["passed"]
+    assert result["time_numerical"] > result["time_backprop"]
+    assert "yes, backprop is right" in printed
+    assert_pngs(result, out, ["two_layer_net_gradcheck.png"])
+
+
+# ------------------------------------------------------------------- the command line
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_example_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        load_example(name).main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "--out DIR" in text and "--quick" in text
+
+
+def script(*args, cwd):
+    return subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+
+
+def test_help_from_the_command_line(tmp_path):
+    done = script(EXAMPLES / "double_backprop.py", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Newton" in done.stdout and "--x0" in done.stdout
+    assert not list(tmp_path.iterdir())  # --help writes nothing
+
+
+def test_missing_weights_is_a_one_line_error(tmp_path):
+    done = script(EXAMPLES / "mnist_inference.py", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert "--weights PATH is required" in errors[0]
+    assert "mnist_two_layer.py --out" in errors[0] and "sample_weight" in errors[0]

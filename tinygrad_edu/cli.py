@@ -1,0 +1,145 @@
+"""The ``tinygrad-edu`` command (also ``python -m tinygrad_edu``).
+
+tinygrad-edu train        train the flagship MNIST two-layer net
+tinygrad-edu infer        accuracy and per-sample vs batched inference time of saved weights
+tinygrad-edu graph        draw the flagship's computational graph
+tinygrad-edu gradcheck    the notes' TwoLayerNet gradient check, as a table
+tinygrad-edu bench        run the benchmarks (from a source checkout)
+tinygrad-edu examples     list the curriculum's example scripts
+"""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent  # a source checkout holds examples/, benchmarks/
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with bad arguments reported in one line (and exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (try --help)\n")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # the flagship parses its own options
+        from tinygrad_edu import flagship
+
+        return flagship.main(argv[1:], prog="tinygrad-edu train")
+    parser = ArgumentParser(prog="tinygrad-edu", description="tinygrad_edu's command line")
+    commands = parser.add_subparsers(dest="command", metavar="command", required=True)
+
+    commands.add_parser("train", help="train the flagship MNIST net (see train --help)")
+
+    infer = commands.add_parser("infer", help="evaluate saved weights on the MNIST test set")
+    infer.add_argument("--weights", type=Path, required=True, help=".npz of a trained net")
+    infer.add_argument("--data-dir", help="folder of the MNIST files (default: search)")
+    infer.add_argument("--batch-size", type=int, default=100)
+
+    graph = commands.add_parser("graph", help="draw the flagship's computational graph")
+    graph.add_argument("--out", type=Path, default=Path("graphs"), help="output folder")
+    graph.add_argument("--format", choices=["svg", "png", "pdf"], default="svg")
+
+    check = commands.add_parser("gradcheck", help="backprop vs numerical gradients")
+    check.add_argument("--data-dir", help="folder of the MNIST files (default: search)")
+    check.add_argument("--hidden", type=int, default=10, help="hidden size (50 in the notes)")
+    check.add_argument("--samples", type=int, default=3, help="number of training images")
+
+    bench = commands.add_parser("bench", help="run a benchmark script")
+    bench.add_argument("name", choices=["inference", "training", "gradients", "overhead"])
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script")
+
+    commands.add_parser("examples", help="list the example scripts")
+
+    args = parser.parse_args(argv)
+    return {
+        "infer": run_infer,
+        "graph": run_graph,
+        "gradcheck": run_gradcheck,
+        "bench": run_bench,
+        "examples": run_examples,
+    }[args.command](args)
+
+
+def run_gradcheck(args):
+    """The notes' check: mean |backprop - numerical| per parameter, below 1e-6."""
+    import numpy as np
+
+    from tinygrad_edu.datasets import load_mnist
+    from tinygrad_edu.models import TwoLayerNet
+
+    (x_train, t_train), _ = load_mnist(data_dir=args.data_dir, one_hot_label=True)
+    x, t = x_train[: args.samples].astype(np.float64), t_train[: args.samples]
+    np.random.seed(0)
+    net = TwoLayerNet(784, args.hidden, 10)
+    numerical = net.numerical_gradient(x, t)
+    backprop = net.gradient(x, t)
+    print(f"{'parameter':<10} {'shape':<12} {'mean |backprop - numerical|':>28}  result")
+    passed = True
+    for name in backprop:
+        diff = float(np.mean(np.abs(backprop[name] - numerical[name])))
+        passed &= diff < 1e-6
+        shape = str(backprop[name].shape)
+        print(f"{name:<10} {shape:<12} {diff:>28.3e}  {'ok' if diff < 1e-6 else 'FAIL'}")
+    return 0 if passed else 1
+
+
+def run_bench(args):
+    script = REPO / "benchmarks" / f"bench_{args.name}.py"
+    if not script.is_file():
+        print(
+            "tinygrad-edu bench: the benchmarks are part of the source repository "
+            "(benchmarks/); run this from a clone of it",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.call([sys.executable, str(script), *args.args])
+
+
+def run_examples(args):
+    folder = REPO / "examples"
+    if not folder.is_dir():
+        print("tinygrad-edu examples: the examples are in the source repository (examples/)")
+        return 2
+    for script in sorted(folder.glob("[!_]*.py")):
+        print(f"{script.name:<32} {_first_line_of_docstring(script)}")
+    print(f"\nrun one with: python {folder.name}/<name>.py --help")
+    return 0
+
+
+def _first_line_of_docstring(path):
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return doc.strip().split("\n")[0]
+
+
+def run_graph(args):
+    """The flagship's loss on four images, with values and gradients, as a picture."""
+    import numpy as np
+
+    import tinygrad_edu.functional as F
+    from tinygrad_edu import nn, viz
+
+    np.random.seed(0)
+    model = nn.Sequential(nn.Linear(784, 50), nn.ReLU(), nn.Linear(50, 10))
+    x = np.random.random_sample((4, 784)).astype(np.float32)
+    loss = F.cross_entropy(model(x), np.random.randint(0, 10, size=4))
+    loss.backward(retain_graph=True)
+    graph = viz.draw_graph(loss, params=dict(model.named_parameters()), show_grad=True)
+    path = args.out / f"two_layer_loss.{args.format}"
+    try:
+        viz.render(graph, path)
+    except RuntimeError as err:  # no Graphviz: keep the DOT text
+        path = path.with_suffix(".dot")
+        viz.save_dot(graph, path)
+        print(err, file=sys.stderr)
+    print(f"wrote {path}")
+    return 0
+
+
+def run_infer(args):
+    raise NotImplementedError

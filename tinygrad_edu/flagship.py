@@ -1,0 +1,149 @@
+"""The flagship: a two-layer network (784 -> hidden -> 10, ReLU) trained on MNIST with SGD.
+
+As in the study notes: epochs of mini-batches, a learning rate, and after every epoch the
+loss and the train / test accuracy. Then, in --out, the learning curves (PNG, if
+matplotlib is installed), the trained weights (.npz) and the test confusion matrix (CSV).
+
+Run it as ``python examples/mnist_two_layer.py`` or ``tinygrad-edu train``:
+
+    python examples/mnist_two_layer.py                 # full MNIST, default settings
+    python examples/mnist_two_layer.py --epochs 1 --out out/
+"""
+
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import tinygrad_edu.functional as F
+from tinygrad_edu import metrics, nn, no_grad, optim
+from tinygrad_edu._io import atomic_write
+from tinygrad_edu.cli import ArgumentParser
+from tinygrad_edu.data import DataLoader
+from tinygrad_edu.datasets import SampleDataWarning, load_mnist
+
+
+def parse_args(argv=None, prog=None):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p.add_argument("--epochs", type=int, default=12, help="passes over the training set")
+    p.add_argument("--hidden", type=int, default=256, help="hidden layer size")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (0: plain SGD)")
+    p.add_argument("--batch-size", type=int, default=100, help="mini-batch size")
+    p.add_argument("--seed", type=int, default=0, help="random seed (weights and shuffling)")
+    p.add_argument("--out", type=Path, help="folder for curves, weights, confusion matrix")
+    args = p.parse_args(argv)
+    for name in ("epochs", "hidden", "batch_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not args.lr > 0:  # also refuses nan
+        p.error("--lr must be positive")
+    if not 0 <= args.momentum < 1:
+        p.error("--momentum must be in [0, 1)")
+    return args
+
+
+def load_data(data_dir):
+    """MNIST as float32 (N, 784) in [0, 1] and int labels; says loudly if it fell back to
+    the small bundled sample."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SampleDataWarning)
+        data = load_mnist(data_dir=data_dir)
+    for w in caught:
+        print("=" * 78, f"WARNING: {w.message}", "=" * 78, sep="\n", file=sys.stderr)
+    return data
+
+
+def predict_labels(model, x, chunk=10_000):
+    """Class predictions for (N, 784) images, computed in chunks to bound memory."""
+    with no_grad():
+        return np.concatenate(
+            [model(x[i : i + chunk]).data.argmax(axis=1) for i in range(0, len(x), chunk)]
+        )
+
+
+def train(args):
+    (x_train, t_train), (x_test, t_test) = load_data(args.data_dir)
+    np.random.seed(args.seed)
+    model = nn.Sequential(nn.Linear(784, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10))
+    optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    loader = DataLoader(x_train, t_train, batch_size=args.batch_size, seed=args.seed)
+    decay_after = math.ceil(2 * args.epochs / 3)  # the last third runs at lr / 10
+
+    history = {"loss": [], "train_acc": [], "test_acc": []}
+    start = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        if epoch == decay_after + 1:
+            optimizer.lr = args.lr / 10
+        losses = []
+        for x_batch, t_batch in tqdm(
+            loader, desc=f"epoch {epoch}", leave=False, ncols=78, disable=None
+        ):
+            loss = F.cross_entropy(model(x_batch), t_batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        history["loss"].append(float(np.mean(losses)))
+        history["train_acc"].append(metrics.accuracy(t_train, predict_labels(model, x_train)))
+        history["test_acc"].append(metrics.accuracy(t_test, predict_labels(model, x_test)))
+        print(
+            f"epoch {epoch:2d}/{args.epochs}  loss {history['loss'][-1]:.4f}  "
+            f"train acc, test acc | {history['train_acc'][-1]:.4f}, "
+            f"{history['test_acc'][-1]:.4f}  ({time.perf_counter() - start:.1f} s)",
+            flush=True,
+        )
+    if args.out:
+        write_outputs(args.out, model, history, t_test, predict_labels(model, x_test))
+    print(f"final test accuracy: {history['test_acc'][-1]:.4f}")
+    return model, history
+
+
+def write_outputs(out, model, history, t_test, y_test):
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "mnist_two_layer.npz")
+    matrix = metrics.confusion_matrix(t_test, y_test, num_classes=10)
+    with atomic_write(out / "confusion_matrix.csv", "w") as f:
+        np.savetxt(
+            f,
+            matrix,
+            fmt="%d",
+            delimiter=",",
+            header="rows: true class 0-9; columns: predicted class 0-9",
+        )
+    print("test confusion matrix (rows: true, columns: predicted):")
+    print(matrix)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(
+            "notice: matplotlib is not installed, so no learning-curve plot "
+            "(pip install 'tinygrad_edu[plot]')"
+        )
+        return
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, history["loss"], marker="o")
+    ax_loss.set(xlabel="epoch", ylabel="mean training loss", title="loss")
+    ax_acc.plot(epochs, history["train_acc"], marker="o", label="train")
+    ax_acc.plot(epochs, history["test_acc"], marker="s", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax_acc.legend()
+    fig.tight_layout()
+    with atomic_write(out / "learning_curves.png") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+    print(f"wrote {out}/learning_curves.png, mnist_two_layer.npz, confusion_matrix.csv")
+
+
+def main(argv=None, prog=None):
+    train(parse_args(argv, prog))
+    return 0

@@ -1,0 +1,355 @@
+"""Drawing the computational graph: what ``backward()`` walks, as a picture.
+
+``draw_graph(loss)`` follows the graph from a tensor back to its inputs (each tensor's
+``creator`` op, each op's ``inputs``) and returns a ``graphviz.Digraph``. Arrows follow
+the data: input tensor -> op -> output tensor. In Jupyter the result shows inline;
+elsewhere write it to a file with ``render`` (needs Graphviz's ``dot`` program) or
+``save_dot`` (plain text, no program needed)::
+
+    loss.backward(retain_graph=True)          # keep the graph, so it can be drawn
+    graph = draw_graph(loss, show_data=True, show_grad=True)
+    render(graph, "loss.svg")
+
+How nodes look:
+
+* ops: orange ellipses labelled with the op's name (``matmul``, ``add``, ``relu``);
+* parameters (leaf tensors with ``requires_grad=True``): blue boxes with a bold border,
+  grouped into one cluster per module (``0.weight`` and ``0.bias`` in cluster ``0``);
+* intermediate results: grey rounded boxes; the tensor you drew from has a double border;
+* constants (tensors without ``requires_grad``, such as a batch of images): dashed boxes;
+  raw numbers and arrays passed to an op (the ``2`` of ``x * 2``): small dashed nodes;
+* notes (yellow): the part of the graph that ``backward()`` already freed, or the nodes
+  left out because the graph has more than ``max_nodes``.
+"""
+
+from collections import deque
+from pathlib import Path
+
+import graphviz
+import numpy as np
+
+from tinygrad_edu._io import atomic_write
+from tinygrad_edu.tensor import Tensor
+
+# Graphviz attributes for each kind of node.
+OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#ffd59e", "color": "#b86e00"}
+PARAMETER_STYLE = {
+    "shape": "box",
+    "style": "filled,bold",
+    "fillcolor": "#b7dcf5",
+    "color": "#1f6f99",
+    "penwidth": "2",
+}
+INTERMEDIATE_STYLE = {
+    "shape": "box",
+    "style": "rounded,filled",
+    "fillcolor": "#f2f2f2",
+    "color": "#808080",
+}
+OUTPUT_STYLE = {**INTERMEDIATE_STYLE, "fillcolor": "#d4f0d4", "peripheries": "2"}
+CONSTANT_STYLE = {
+    "shape": "box",
+    "style": "dashed,filled",
+    "fillcolor": "#ffffff",
+    "color": "#999999",
+    "fontcolor": "#555555",
+}
+RAW_CONSTANT_STYLE = {**CONSTANT_STYLE, "style": "dashed,rounded", "fontsize": "9", "height": "0.3"}
+NOTE_STYLE = {"shape": "note", "style": "filled", "fillcolor": "#fff3a3", "fontcolor": "#8b1a1a"}
+CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#1f6f99", "fontcolor": "#1f6f99"}
+
+MISSING_DOT_MESSAGE = (
+    "render: Graphviz's 'dot' program was not found on PATH; it draws the picture. "
+    "Install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
+    "graphviz; Windows: winget install graphviz, or the installer from "
+    "https://graphviz.org/download/, then add its bin folder to PATH). The graph itself "
+    "does not need it: its DOT text is graph.source, and graph.save('graph.dot') or "
+    "tinygrad_edu.viz.save_dot(graph, 'graph.dot') writes it to a file."
+)
+
+FREED_NOTE = (
+    "The graph beyond this op was freed by backward().",
+    "To see it all, call backward(retain_graph=True),",
+    "or draw the graph before calling backward().",
+)
+
+
+def draw_graph(root, params=None, show_data=False, show_grad=False, rankdir="TB", max_nodes=200):
+    """Draw the computational graph that produced ``root``.
+
+    Args:
+        root: the Tensor to start from, usually the loss.
+        params: optional names for tensors: a dict name -> Tensor, matched by identity,
+            e.g. ``dict(model.named_parameters())`` (a list of (name, Tensor) pairs works
+            too). Without it, tensors show their ``.name`` if set (``nn.Module`` names
+            its parameters when ``named_parameters()`` or ``parameters()`` is called).
+        show_data: add a short summary of each tensor's values: the values themselves for
+            at most 4 elements, else the mean and standard deviation (min and max for
+            integers).
+        show_grad: add a summary of ``.grad`` where there is one (leaves, after
+            ``backward()``); leaves that require grad but have none show ``grad: None``.
+        rankdir: the layout direction: "TB" (top to bottom), "LR", "BT" or "RL".
+        max_nodes: draw at most this many nodes, the ones closest to ``root``; the rest
+            become a single note "... N more nodes not shown".
+
+    Returns:
+        a ``graphviz.Digraph``. It displays inline in Jupyter; ``render(graph, path)``
+        writes SVG/PNG/PDF, ``graph.source`` is its DOT text.
+
+    The graph must still exist: a plain ``backward()`` frees it (to save memory). Call
+    ``backward(retain_graph=True)``, or draw before ``backward()``; otherwise the drawing
+    stops at the freed op with a note saying so.
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"draw_graph: root must be a Tensor, got {type(root).__name__}")
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"draw_graph: max_nodes must be a positive integer, got {max_nodes!r}")
+    names = {id(t): name for name, t in dict(params or {}).items()}
+
+    nodes, edges, hidden, freed = _walk(root, max_nodes)
+
+    graph = graphviz.Digraph(
+        name="tinygrad_edu",
+        graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+        node_attr={"fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"color": "#555555", "arrowsize": "0.7"},
+    )
+    clusters = {}  # module prefix -> [(key, label, style)] for its parameters
+    for key, kind, obj in nodes:
+        if kind == "op":
+            graph.node(key, _label([obj.name]), **OP_STYLE)
+        elif kind == "const":
+            graph.node(key, _label(_constant_lines(obj, show_data)), **RAW_CONSTANT_STYLE)
+        else:
+            name = names.get(id(obj), obj.name)
+            lines = _tensor_lines(obj, name, show_data, show_grad)
+            style = _tensor_style(obj, is_root=obj is root)
+            prefix = _module_prefix(name) if style is PARAMETER_STYLE else None
+            if prefix is None:
+                graph.node(key, _label(lines), **style)
+            else:
+                clusters.setdefault(prefix, []).append((key, _label(lines), style))
+
+    for number, (prefix, members) in enumerate(clusters.items()):
+        with graph.subgraph(name=_cluster_id(prefix, number)) as cluster:
+            cluster.attr(label=_label([prefix]), **CLUSTER_STYLE)
+            for key, label, style in members:
+                cluster.node(key, label, **style)
+
+    # Edges whose source was not drawn come from the "... more nodes" note instead.
+    drawn = {key for key, _, _ in nodes}
+    cut_off = []
+    for src, dst in edges:
+        if src in drawn:
+            graph.edge(src, dst)
+        elif dst not in cut_off:
+            cut_off.append(dst)
+    if hidden:
+        text = f"... {hidden} more nodes not shown (max_nodes={max_nodes})"
+        graph.node("more", _label([text]), **NOTE_STYLE)
+        for dst in cut_off:
+            graph.edge("more", dst, style="dashed")
+    if freed:
+        graph.node("freed", _label(FREED_NOTE), **NOTE_STYLE)
+        for key in freed:
+            if key in drawn:
+                graph.edge("freed", key, style="dashed", color="#8b1a1a")
+    return graph
+
+
+def render(graph, path, format=None):
+    """Draw ``graph`` into the file ``path`` with Graphviz's ``dot`` program.
+
+    Args:
+        graph: a ``graphviz.Digraph`` (from ``draw_graph``).
+        path: the file to write, e.g. "loss.svg"; written as given (no suffix is added)
+            and atomically (a temporary file, then a rename).
+        format: "svg", "png", "pdf" (any format ``dot`` knows); by default taken from the
+            path's suffix, else "svg".
+
+    Returns:
+        the path written, as a ``pathlib.Path``.
+
+    Raises RuntimeError, saying how to install Graphviz, when ``dot`` is missing; the DOT
+    text (``graph.source``, ``save_dot``) does not need it.
+    """
+    path = Path(path)
+    if format is None:
+        format = path.suffix.lstrip(".").lower() or "svg"
+    try:
+        picture = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound as err:
+        raise RuntimeError(MISSING_DOT_MESSAGE) from err
+    with atomic_write(path) as f:
+        f.write(picture)
+    return path
+
+
+def save_dot(graph, path):
+    """Write the graph's DOT text (``graph.source``) to ``path``, atomically; no Graphviz
+    program needed. ``dot -Tsvg file.dot -o file.svg`` draws it later. Returns the path."""
+    path = Path(path)
+    with atomic_write(path) as f:
+        f.write(graph.source.encode("utf-8"))
+    return path
+
+
+# ----------------------------------------------------------------- the graph walk
+
+
+KEY_LETTERS = {"tensor": "t", "op": "f", "const": "c"}
+
+
+def _walk(root, max_nodes):
+    """Visit the graph breadth-first from ``root``, each tensor and op once.
+
+    No recursion (a queue), so graphs of any depth work. Nodes are (key, kind, object):
+    kind is "tensor", "op" or "const" (a raw number or array among an op's inputs) and
+    key a DOT node id numbered in the order of discovery: "t0" (the root), "f1", "t2",
+    "c3"... so the same graph always gives the same DOT text.
+
+    Returns:
+        nodes: the first ``max_nodes`` nodes in breadth-first order (closest to root);
+        edges: (source key, destination key) for every edge into a drawn node, in the
+            direction of the data flow (input -> op -> output);
+        hidden: how many more nodes there are;
+        freed: keys of the ops whose inputs backward() released.
+    """
+    keys = {id(root): "t0"}  # tensor or op (by identity) -> its key
+    queue = deque([("t0", "tensor", root)])
+    nodes, edges, freed = [], [], []
+    hidden = 0
+    count = 1  # nodes discovered so far
+    while queue:
+        key, kind, obj = queue.popleft()
+        drawn = len(nodes) < max_nodes
+        if drawn:
+            nodes.append((key, kind, obj))
+        else:
+            hidden += 1  # still walked, to count what is left out
+        if kind == "op" and obj.inputs is None:
+            freed.append(key)
+        for source_kind, source in _sources(kind, obj):
+            source_key = keys.get(id(source)) if source_kind != "const" else None
+            if source_key is None:  # first visit (constants: every use is its own node)
+                source_key = f"{KEY_LETTERS[source_kind]}{count}"
+                count += 1
+                if source_kind != "const":
+                    keys[id(source)] = source_key
+                queue.append((source_key, source_kind, source))
+            if drawn:
+                edges.append((source_key, key))
+    return nodes, edges, hidden, freed
+
+
+def _sources(kind, obj):
+    """The (kind, object) pairs whose data flows into this node: a tensor's creator op,
+    an op's inputs (Tensors, or raw constants such as the 2 in ``x * 2``)."""
+    if kind == "tensor":
+        return [] if obj.creator is None else [("op", obj.creator)]
+    if kind == "op" and obj.inputs is not None:
+        return [("tensor" if isinstance(x, Tensor) else "const", x) for x in obj.inputs]
+    return []
+
+
+# ------------------------------------------------------------------------ labels
+
+
+def _tensor_style(t, is_root):
+    """Which kind of box a tensor gets."""
+    if t.creator is not None:
+        return OUTPUT_STYLE if is_root else INTERMEDIATE_STYLE
+    if t.requires_grad:
+        return PARAMETER_STYLE
+    return CONSTANT_STYLE
+
+
+def _tensor_lines(t, name, show_data, show_grad):
+    """The lines of a tensor's label: name, shape and dtype, then optional summaries."""
+    lines = [] if name is None else [str(name)]
+    lines.append(f"{tuple(t.shape)} {t.dtype}")
+    if show_data:
+        lines.append("data: " + summarize(t.data))
+    if show_grad:
+        if t.grad is not None:
+            grad = t.grad.data if isinstance(t.grad, Tensor) else t.grad
+            lines.append("grad: " + summarize(grad))
+        elif t.creator is None and t.requires_grad:
+            lines.append("grad: None")
+    return lines
+
+
+def _constant_lines(value, show_data):
+    """The label of a raw constant input (a Python number or an ndarray)."""
+    array = (
+        np.asarray(value)
+        if isinstance(value, (int, float, complex, np.generic, np.ndarray))
+        else None
+    )
+    if array is None or array.dtype == object:
+        text = repr(value)
+        return [text if len(text) <= 30 else text[:27] + "..."]
+    if array.size <= 4:
+        return [summarize(array)]
+    lines = [f"{array.shape} {array.dtype}"]
+    if show_data:
+        lines.append(summarize(array))
+    return lines
+
+
+def summarize(array):
+    """A short text for an array's values.
+
+    At most 4 elements: the values (``[1, 2.5]``, or ``3`` for a scalar). More: the mean
+    and standard deviation for floats, e.g. ``mean 0.12 std 0.98`` (over the finite values,
+    with a count of NaN/Inf), and the min and max for integers and booleans.
+    """
+    array = np.asarray(array)
+    if array.size == 0:
+        return "empty"
+    if array.size <= 4:
+        formatter = {"float_kind": _float_text, "bool": str}
+        text = np.array2string(array, separator=", ", formatter=formatter)
+        return " ".join(text.split())  # one line, even for 2-d arrays
+    if array.dtype.kind in "fc":
+        finite = array[np.isfinite(array)]
+        bad = array.size - finite.size
+        if finite.size == 0:
+            return f"all {array.size} values NaN/Inf"
+        text = f"mean {finite.mean():.3g} std {finite.std():.3g}"
+        return text + (f" ({bad} NaN/Inf)" if bad else "")
+    if array.dtype.kind in "iub":
+        return f"min {array.min()} max {array.max()}"
+    return f"{array.size} values of {array.dtype}"
+
+
+def _float_text(value):
+    """A float in at most 4 significant digits that still looks like a float: 2.0, 0.1235."""
+    text = f"{value:.4g}"
+    return text + ".0" if text.lstrip("-").isdigit() else text
+
+
+def _label(lines):
+    """A DOT label from lines of text: backslashes and quotes kept literally, one line
+    break (DOT's ``\\n``) between lines, and never read as an HTML-like ``<...>`` label."""
+    parts = []
+    for line in lines:
+        for piece in str(line).splitlines() or [""]:
+            parts.append(piece.replace("\\", "\\\\"))
+    return graphviz.nohtml("\\n".join(parts))  # graphviz quotes it and escapes '"'
+
+
+def _module_prefix(name):
+    """The module part of a dotted parameter name ("0" for "0.weight"), or None."""
+    if name is None or "." not in str(name):
+        return None
+    return str(name).rsplit(".", 1)[0]
+
+
+def _cluster_id(prefix, number):
+    """A DOT subgraph id for a module: "cluster_0" for prefix "0" (Graphviz draws a box
+    around subgraphs whose id starts with "cluster")."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in prefix)
+    return f"cluster_{safe}" if safe == prefix else f"cluster_{safe}_{number}"
