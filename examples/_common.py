@@ -14,9 +14,9 @@ pictures, and still prints all of its numbers.
 import argparse
 from pathlib import Path
 
-from tinygrad_edu._io import atomic_write
+from tinygrad_edu._plot import new_figure, save_figure
 
-PLOT_HINT = "pip install 'tinygrad_edu[plot]'"
+__all__ = ["figure_dpi", "make_parser", "new_figure", "save_figure"]
 
 
 def make_parser(name, doc, quick_help="a faster run: fewer points and smaller pictures"):
@@ -44,34 +44,3 @@ def make_parser(name, doc, quick_help="a faster run: fewer points and smaller pi
 def figure_dpi(args):
     """The resolution of the saved pictures: lower with --quick (saving is the slow part)."""
     return 60 if args.quick else 100
-
-
-def new_figure(figsize, what="this picture"):
-    """A blank matplotlib Figure rendered by the Agg backend, or None without matplotlib.
-
-    The Figure is made directly (not through ``pyplot``), so no window ever opens and no
-    global state is touched. Draw on it with ``fig.subplots(...)``, as with pyplot.
-    ``what`` names the picture in the notice printed when matplotlib is missing.
-    """
-    try:  # imported here, not at the top, so the examples run without matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print(f"notice: matplotlib is not installed, so no {what} ({PLOT_HINT})")
-        return None
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)  # attach the Agg (PNG) renderer
-    return fig
-
-
-def save_figure(fig, path, dpi=100):
-    """Write ``fig`` to ``path`` as a PNG and return the path.
-
-    The file is written under a temporary name and then renamed, so an interrupted run
-    never leaves a half-written picture behind. Missing folders are created.
-    """
-    path = Path(path)
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=dpi)
-    print(f"wrote {path}")
-    return path

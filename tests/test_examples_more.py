@@ -1,17 +1,16 @@
 """The later examples (regression, eager graphs, second derivatives, MNIST inference,
-the gradient check) compute what their docstrings promise.
+the gradient check) compute what their docstrings promise (mnist_inference, a thin
+wrapper of ``tinygrad_edu.inference``, is tested in test_inference.py).
 
 Each example's ``main([... "--quick", "--out", DIR])`` runs in-process (cached per module
 where several tests look at one run); the tests check the returned numbers against
-independent computations and that the pictures are real PNG files. mnist_inference runs
-once on the full MNIST test set with the book's sample_weight.npz (exactly 0.9352).
+independent computations and that the pictures are real PNG files.
 Two runs go through the command line itself: ``--help`` and a bad invocation.
 """
 
 import contextlib
 import importlib.util
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,6 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import nn, no_grad, optim
-from tinygrad_edu.models import TwoLayerNet
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -216,86 +214,6 @@ def test_double_backprop_derivatives_of_other_functions():
         assert curvature == pytest.approx(np.exp(x0) * (x0 + 2))
 
 
-# -------------------------------------------------------------------- mnist_inference
-
-
-@pytest.fixture(scope="module")
-def sample_weight():
-    root = os.environ.get("TINYGRAD_EDU_DATA")
-    path = Path(root).parent / "reference" / "sample_weight.npz" if root else None
-    if path is None or not path.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the book's sample_weight.npz is missing ({path})")
-        pytest.skip("the book's sample_weight.npz is not available")
-    return path
-
-
-def test_mnist_inference_book_weights_score_0_9352(mnist_dir, sample_weight, tmp_path):
-    module = load_example("mnist_inference")
-    args = ["--weights", sample_weight, "--data-dir", mnist_dir, "--out", tmp_path]
-    result, printed = call(module, args)  # all 10,000 test images, one by one and batched
-    assert result["n_images"] == 10_000
-    assert result["accuracy_per_sample"] == 0.9352
-    assert result["accuracy_batched"] == 0.9352
-    assert result["same_predictions"]
-    assert "Accuracy: 0.9352" in printed and "sigmoid" in result["network"]
-    assert result["time_per_sample"] > 0 and result["time_batched"] > 0
-    assert_pngs(result, tmp_path, ["mnist_inference.png"])
-
-
-@pytest.mark.parametrize("layout", ["flagship", "TwoLayerNet"])
-def test_mnist_inference_detects_other_layouts(layout, tmp_path):
-    np.random.seed(0)
-    if layout == "flagship":
-        model = nn.Sequential(nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10))
-    else:
-        model = TwoLayerNet(784, 8, 10, weight_init_std=0.1)
-    model.save(tmp_path / "weights.npz")
-    module = load_example("mnist_inference")
-    description, predict = module.load_network(tmp_path / "weights.npz")
-    assert ("flagship" in description) == (layout == "flagship")
-    x = np.random.default_rng(0).random((50, 784), dtype=np.float32)  # any images will do
-    expected = model(x).data.argmax(axis=1)
-    one, _ = module.per_sample(predict, x)
-    batched, _ = module.batched(predict, x, batch_size=16)  # 16, 16, 16, 2
-    np.testing.assert_array_equal(one, expected)
-    np.testing.assert_array_equal(batched, expected)
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "no such file"),
-        ("pickle", "is a Python pickle"),
-        ("object", "pickled (object) arrays"),
-        ("text", "is not an .npz file"),
-        ("keys", "expected the flagship's"),
-        ("shapes", "do not form a 784"),
-    ],
-)
-def test_mnist_inference_rejects_bad_weights_in_one_line(content, message, tmp_path):
-    path = tmp_path / "weights.npz"
-    if content == "pickle":
-        import pickle
-
-        path.write_bytes(pickle.dumps({"W1": np.zeros(2)}))
-    elif content == "object":
-        np.savez(path, W1=np.array([{"a": 1}], dtype=object))
-    elif content == "text":
-        path.write_text("not weights")
-    elif content == "keys":
-        np.savez(path, weights=np.zeros(3))
-    elif content == "shapes":
-        arrays = {"W1": (784, 5), "b1": (5,), "W2": (6, 7), "b2": (7,), "W3": (7, 10), "b3": (10,)}
-        np.savez(path, **{k: np.zeros(s, np.float32) for k, s in arrays.items()})
-    module = load_example("mnist_inference")
-    with pytest.raises(SystemExit) as exc:
-        call(module, ["--weights", path, "--out", tmp_path])
-    text = str(exc.value.code)
-    assert text.startswith("mnist_inference.py: error: ") and message in text
-    assert "\n" not in text
-
-
 # ------------------------------------------------------------ two_layer_net_gradcheck
 
 
@@ -335,13 +253,3 @@ def test_help_from_the_command_line(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Newton" in done.stdout and "--x0" in done.stdout
     assert not list(tmp_path.iterdir())  # --help writes nothing
-
-
-def test_missing_weights_is_a_one_line_error(tmp_path):
-    done = script(EXAMPLES / "mnist_inference.py", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr and done.stdout == ""
-    errors = [line for line in done.stderr.splitlines() if "error:" in line]
-    assert len(errors) == 1
-    assert "--weights PATH is required" in errors[0]
-    assert "mnist_two_layer.py --out" in errors[0] and "sample_weight" in errors[0]

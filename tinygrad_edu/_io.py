@@ -1,9 +1,12 @@
-"""Writing files safely: to a temporary name first, then an atomic rename."""
+"""Files: written safely (a temporary name, then an atomic rename), read without pickles."""
 
 import contextlib
 import os
 import secrets
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -28,3 +31,32 @@ def atomic_write(path, mode="wb"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_npz(path):
+    """{name: array} from an ``.npz`` file, refusing pickles (unpickling can run code).
+
+    Raises FileNotFoundError for a missing file and ValueError for anything that is not a
+    plain ``.npz`` of numeric arrays, with a message saying what the file is instead.
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:1] == b"\x80":  # how a pickle starts (protocol 2 and later)
+        raise ValueError(
+            f"{path} is a Python pickle, refused because unpickling can run arbitrary code; "
+            f"if you trust it (e.g. the book's sample_weight.pkl), convert it once: "
+            f"np.savez('weights.npz', **pickle.load(open('sample_weight.pkl', 'rb')))"
+        )
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # an .npz is a zip archive
+        raise ValueError(f"{path} is not an .npz file (a zip of arrays, made by np.savez)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except ValueError as err:  # an object array inside is stored as a pickle
+        raise ValueError(
+            f"{path} holds pickled (object) arrays, refused because unpickling can run "
+            f"arbitrary code ({err})"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is a damaged .npz file ({err})") from None

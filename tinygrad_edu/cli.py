@@ -25,19 +25,21 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["train"]:  # the flagship parses its own options
+    if argv[:1] == ["train"]:  # these two parse their own options
         from tinygrad_edu import flagship
 
         return flagship.main(argv[1:], prog="tinygrad-edu train")
+    if argv[:1] == ["infer"]:
+        from tinygrad_edu import inference
+
+        inference.main(argv[1:], prog="tinygrad-edu infer")
+        return 0
     parser = ArgumentParser(prog="tinygrad-edu", description="tinygrad_edu's command line")
     commands = parser.add_subparsers(dest="command", metavar="command", required=True)
 
     commands.add_parser("train", help="train the flagship MNIST net (see train --help)")
 
-    infer = commands.add_parser("infer", help="evaluate saved weights on the MNIST test set")
-    infer.add_argument("--weights", type=Path, required=True, help=".npz of a trained net")
-    infer.add_argument("--data-dir", help="folder of the MNIST files (default: search)")
-    infer.add_argument("--batch-size", type=int, default=100)
+    commands.add_parser("infer", help="accuracy and speed of saved weights (see infer --help)")
 
     graph = commands.add_parser("graph", help="draw the flagship's computational graph")
     graph.add_argument("--out", type=Path, default=Path("graphs"), help="output folder")
@@ -56,7 +58,6 @@ def main(argv=None):
 
     args = parser.parse_args(argv)
     return {
-        "infer": run_infer,
         "graph": run_graph,
         "gradcheck": run_gradcheck,
         "bench": run_bench,
@@ -139,7 +140,3 @@ def run_graph(args):
         print(err, file=sys.stderr)
     print(f"wrote {path}")
     return 0
-
-
-def run_infer(args):
-    raise NotImplementedError

@@ -22,6 +22,7 @@ from tqdm import tqdm
 import tinygrad_edu.functional as F
 from tinygrad_edu import metrics, nn, no_grad, optim
 from tinygrad_edu._io import atomic_write
+from tinygrad_edu._plot import new_figure, save_figure
 from tinygrad_edu.cli import ArgumentParser
 from tinygrad_edu.data import DataLoader
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
@@ -118,30 +119,18 @@ def write_outputs(out, model, history, t_test, y_test):
         )
     print("test confusion matrix (rows: true, columns: predicted):")
     print(matrix)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(
-            "notice: matplotlib is not installed, so no learning-curve plot "
-            "(pip install 'tinygrad_edu[plot]')"
-        )
-        return
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, history["loss"], marker="o")
-    ax_loss.set(xlabel="epoch", ylabel="mean training loss", title="loss")
-    ax_acc.plot(epochs, history["train_acc"], marker="o", label="train")
-    ax_acc.plot(epochs, history["test_acc"], marker="s", label="test")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    ax_acc.legend()
-    fig.tight_layout()
-    with atomic_write(out / "learning_curves.png") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
-    print(f"wrote {out}/learning_curves.png, mnist_two_layer.npz, confusion_matrix.csv")
+    fig = new_figure((10, 4), "learning-curve plot")
+    if fig is not None:
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        ax_loss.plot(epochs, history["loss"], marker="o")
+        ax_loss.set(xlabel="epoch", ylabel="mean training loss", title="loss")
+        ax_acc.plot(epochs, history["train_acc"], marker="o", label="train")
+        ax_acc.plot(epochs, history["test_acc"], marker="s", label="test")
+        ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+        ax_acc.legend()
+        save_figure(fig, out / "learning_curves.png")
+    print(f"wrote {out / 'mnist_two_layer.npz'} and {out / 'confusion_matrix.csv'}")
 
 
 def main(argv=None, prog=None):

@@ -1,4 +1,6 @@
-"""The study notes' ``TwoLayerNet``, written on top of the library.
+"""The study notes' networks, written on top of the library: ``TwoLayerNet`` (chapters 4
+and 5, trained by gradient descent) and ``ThreeLayerNet`` (chapter 3's inference network),
+plus ``load_network`` to rebuild a saved network from its ``.npz`` file.
 
 Same interface as the notes (``params``, ``predict``, ``loss``, ``accuracy``, ``gradient``,
 ``numerical_gradient``), so the chapter's gradient check runs as written:
@@ -14,8 +16,9 @@ import numpy as np
 
 from tinygrad_edu import functional as F
 from tinygrad_edu import numerical
+from tinygrad_edu._io import read_npz
 from tinygrad_edu.autograd import no_grad
-from tinygrad_edu.nn import Module
+from tinygrad_edu.nn import Linear, Module, ReLU, Sequential
 from tinygrad_edu.tensor import Tensor
 
 
@@ -30,14 +33,8 @@ class TwoLayerNet(Module):
     def __init__(
         self, input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float64
     ):
-        def weight(*shape):
-            w = weight_init_std * np.random.standard_normal(shape)
-            return Tensor(w.astype(dtype), requires_grad=True)
-
-        self.W1 = weight(input_size, hidden_size)
-        self.b1 = Tensor(np.zeros(hidden_size, dtype), requires_grad=True)
-        self.W2 = weight(hidden_size, output_size)
-        self.b2 = Tensor(np.zeros(output_size, dtype), requires_grad=True)
+        self.W1, self.b1 = _weight(input_size, hidden_size, weight_init_std, dtype)
+        self.W2, self.b2 = _weight(hidden_size, output_size, weight_init_std, dtype)
 
     @property
     def params(self):
@@ -81,3 +78,66 @@ class TwoLayerNet(Module):
         return {
             name: numerical.numerical_gradient(loss_w, p) for name, p in self.named_parameters()
         }
+
+
+class ThreeLayerNet(Module):
+    """Chapter 3's inference network: sigmoid(x W1 + b1) -> sigmoid(. W2 + b2) ->
+    softmax(. W3 + b3), giving (N, output_size) class probabilities.
+
+    The book's pre-trained weights (``sample_weight``, converted to .npz) have W1 (784, 50),
+    W2 (50, 100), W3 (100, 10): ``ThreeLayerNet(784, 50, 100, 10).load(path)``.
+    """
+
+    def __init__(
+        self, input_size, hidden1, hidden2, output_size, weight_init_std=0.01, dtype=np.float32
+    ):
+        self.W1, self.b1 = _weight(input_size, hidden1, weight_init_std, dtype)
+        self.W2, self.b2 = _weight(hidden1, hidden2, weight_init_std, dtype)
+        self.W3, self.b3 = _weight(hidden2, output_size, weight_init_std, dtype)
+
+    def forward(self, x):
+        z1 = F.sigmoid(F.linear(x, self.W1, self.b1))
+        z2 = F.sigmoid(F.linear(z1, self.W2, self.b2))
+        return F.softmax(F.linear(z2, self.W3, self.b3))
+
+
+def _weight(n_in, n_out, std, dtype):
+    """A layer's parameters as in the notes: W ~ N(0, std^2) of shape (n_in, n_out), b = 0."""
+    w = std * np.random.standard_normal((n_in, n_out))
+    return Tensor(w.astype(dtype), requires_grad=True), Tensor(np.zeros(n_out, dtype), True)
+
+
+def load_network(path):
+    """Rebuild a saved network from its ``.npz`` file, recognised by its array names:
+
+    * ``0.weight, 0.bias, 2.weight, 2.bias``: the flagship's Linear-ReLU-Linear
+      ``nn.Sequential`` (``tinygrad-edu train --out DIR`` saves it);
+    * ``W1, b1, W2, b2, W3, b3``: ``ThreeLayerNet``, e.g. the book's ``sample_weight``;
+    * ``W1, b1, W2, b2``: ``TwoLayerNet``.
+
+    Returns the Module with the weights loaded (in their stored dtype). Raises ValueError
+    for an unsafe or unreadable file or arrays that fit none of these.
+    """
+    weights = read_npz(path)
+    shape = {name: array.shape for name, array in weights.items()}
+    dtype = next(iter(weights.values())).dtype if weights else None
+    try:
+        if set(weights) == {"0.weight", "0.bias", "2.weight", "2.bias"}:
+            (n_in, n_hidden), (_, n_out) = shape["0.weight"], shape["2.weight"]
+            model = Sequential(
+                Linear(n_in, n_hidden, dtype=dtype), ReLU(), Linear(n_hidden, n_out, dtype=dtype)
+            )
+        elif set(weights) == {"W1", "b1", "W2", "b2", "W3", "b3"}:
+            sizes = (*shape["W1"], shape["W2"][1], shape["W3"][1])
+            model = ThreeLayerNet(*sizes, dtype=dtype)
+        elif set(weights) == {"W1", "b1", "W2", "b2"}:
+            model = TwoLayerNet(*shape["W1"], shape["W2"][1], dtype=dtype)
+        else:
+            raise ValueError(
+                f"arrays {sorted(weights)} match no known network; expected the flagship's "
+                f"['0.bias', '0.weight', '2.bias', '2.weight'], ThreeLayerNet's W1..b3 or "
+                f"TwoLayerNet's W1..b2"
+            )
+        return model.load_state_dict(weights)
+    except (ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"load_network: {path}: {err}") from None

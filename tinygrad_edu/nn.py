@@ -9,7 +9,7 @@ order they were assigned. Weights are (in_features, out_features), as in the boo
 import numpy as np
 
 from tinygrad_edu import functional as F
-from tinygrad_edu._io import atomic_write
+from tinygrad_edu._io import atomic_write, read_npz
 from tinygrad_edu.tensor import Tensor
 
 
@@ -103,18 +103,7 @@ class Module:
 
     def load(self, path):
         """Read parameters saved by ``save`` (pickles are refused: they can run code)."""
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":  # .npz files are zip archives
-                raise ValueError(f"load: {path} is not an .npz file written by Module.save()")
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                state = {name: archive[name] for name in archive.files}
-        except ValueError as err:
-            raise ValueError(
-                f"load: {path} holds pickled (object) arrays, which are refused because "
-                f"unpickling can run arbitrary code; save weights with Module.save() ({err})"
-            ) from None
-        return self.load_state_dict(state)
+        return self.load_state_dict(read_npz(path))
 
     def __repr__(self):
         lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self.children()]
@@ -122,7 +111,12 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if lines else ''})"
 
     def extra_repr(self):
-        return ""
+        """What repr shows inside the parentheses: by default the module's own parameters."""
+        return ", ".join(
+            f"{name}={value.shape}"
+            for name, value in vars(self).items()
+            if isinstance(value, Tensor) and value.requires_grad
+        )
 
 
 class Linear(Module):

@@ -1,0 +1,111 @@
+"""The ``tinygrad-edu`` command, end to end through subprocesses."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, cwd, env=None):
+    """Run ``python -m tinygrad_edu ARGS``; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})},
+    )
+
+
+def test_help_lists_every_command(tmp_path):
+    done = cli("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    for command in ("train", "infer", "graph", "gradcheck", "bench", "examples"):
+        assert command in done.stdout
+
+
+def test_the_console_script_is_installed(tmp_path):
+    script = shutil.which("tinygrad-edu")
+    if script is None:
+        pytest.skip("tinygrad-edu is not on PATH (package not installed)")
+    done = subprocess.run([script, "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "gradcheck" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["train", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "--lr", "nan"], "--lr must be positive"),
+        (["infer"], "--weights PATH is required"),
+        (["graph", "--format", "gif"], "invalid choice: 'gif'"),
+        (["bench", "nothing"], "invalid choice: 'nothing'"),
+        (["gradcheck", "--hidden", "x"], "invalid int value: 'x'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
+    done = cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert message in done.stderr
+
+
+def test_train_one_epoch_on_real_mnist(mnist_dir, tmp_path):
+    done = cli("train", "--data-dir", mnist_dir, "--epochs", "1", "--hidden", "50", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("final test accuracy: ") and float(last.split()[-1]) > 0.9
+
+
+def test_infer_scores_the_books_weights(mnist_dir, tmp_path):
+    weights = mnist_dir.parent.parent / "reference" / "sample_weight.npz"
+    if not weights.is_file():
+        pytest.fail(f"the book's weights are missing beside the data: {weights}")
+    done = cli("infer", "--weights", weights, "--data-dir", mnist_dir, "--quick", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Accuracy: ") == 2  # per-sample and batched, same predictions
+    assert "identical" in done.stdout
+
+
+def test_gradcheck_prints_a_passing_table(mnist_dir, tmp_path):
+    done = cli("gradcheck", "--data-dir", mnist_dir, "--hidden", "5", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["W1", "b1", "W2", "b2"]
+    assert all(row[-1] == "ok" and float(row[-2]) < 1e-6 for row in rows)
+
+
+def test_graph_writes_a_picture_or_dot_text(tmp_path):
+    done = cli("graph", "--out", tmp_path / "g", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = list((tmp_path / "g").iterdir())
+    assert len(written) == 1
+    text = written[0].read_text()
+    assert "matmul" in text and "cross_entropy" in text and "0.weight" in text
+
+
+def test_examples_lists_the_scripts(tmp_path):
+    done = cli("examples", cwd=tmp_path)
+    assert done.returncode == 0
+    names = [
+        line.split()[0]
+        for line in done.stdout.splitlines()
+        if line.endswith(".py") or ".py " in line
+    ]
+    assert "mnist_two_layer.py" in names and "perceptron_gates.py" in names
+    assert not any(name.startswith("_") for name in names)
+
+
+def test_bench_runs_a_benchmark_script(tmp_path):
+    out = tmp_path / "overhead.json"
+    done = cli("bench", "overhead", "--quick", "--json", out, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and "add" in out.read_text()
