@@ -44,7 +44,9 @@ def parse_args(argv=None, prog=None):
     p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
     p.add_argument("--batch-size", type=int, default=100, help="images per batch (default 100)")
     p.add_argument("--quick", action="store_true", help="only the first 1,000 test images")
-    p.add_argument("--out", type=Path, metavar="DIR", help="folder for a picture of mistakes and timings")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="folder for a picture of mistakes and timings"
+    )
     args = p.parse_args(argv)
     if args.weights is None:
         p.error(NO_WEIGHTS)

@@ -210,8 +210,11 @@ class Sequential(Module):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer(x)
+            except ValueError as err:  # say which layer: "layer 2: Linear(...): ..."
+                raise ValueError(f"layer {i}: {err}") from None
         return x
 
     def __getitem__(self, index):

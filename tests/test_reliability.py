@@ -1,0 +1,61 @@
+"""Reliability: linear-time backprop, anomaly mode at the extremes, errors that say where."""
+
+import time
+
+import numpy as np
+import pytest
+
+import tinygrad_edu.functional as F
+from tinygrad_edu import Tensor, detect_anomaly, nn
+
+
+def chain_backward_seconds(n):
+    """CPU time of one backward through a chain of n multiplications (best of 3)."""
+    best = float("inf")
+    for _ in range(3):
+        x = Tensor(1.0, requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0
+        start = time.process_time()
+        y.backward()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def test_backward_time_grows_linearly_with_the_chain():
+    # Quadratic work (e.g. scanning a list per op) would make the ratio about 4.
+    ratio = chain_backward_seconds(40_000) / chain_backward_seconds(20_000)
+    assert ratio < 3.0, f"doubling the chain multiplied backward's time by {ratio:.2f}"
+
+
+def test_exp_overflow_is_inf_and_anomaly_mode_names_it():
+    x = Tensor([1.0, 1000.0], requires_grad=True)
+    with np.errstate(over="ignore"):
+        assert np.isinf(x.exp().data[1])  # reported as Inf, not NaN
+        message = "exp produced Inf in the forward pass"
+        with pytest.raises(FloatingPointError, match=message), detect_anomaly():
+            x.exp()
+
+
+def test_log_of_zero_in_backward_is_blamed_on_log():
+    x = Tensor([0.0, 1.0], requires_grad=True)
+    y = (x * 0.0 + 1e-320).log()  # finite forward (about -737), but 1/1e-320 overflows
+    message = "log produced Inf in the backward pass"
+    quiet = np.errstate(all="ignore")
+    with pytest.raises(FloatingPointError, match=message), quiet, detect_anomaly():
+        y.sum().backward()
+
+
+def test_a_mis_sized_input_names_the_layer_in_a_sequential():
+    model = nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(50, 10))
+    with pytest.raises(ValueError) as err:
+        model(np.zeros((8, 784), dtype=np.float32))
+    message = str(err.value)
+    assert message.startswith("layer 2: Linear(in_features=50, out_features=10)")
+    assert "50 features" in message and "(8, 100)" in message
+
+
+def test_cross_entropy_batch_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r"logits have shape \(4, 10\) .* \(3,\)"):
+        F.cross_entropy(np.zeros((4, 10)), np.array([1, 2, 3]))
