@@ -10,9 +10,8 @@ matrix W, adds a bias b, and applies an activation h:
 In W, row i holds the weights leaving input i and column j those entering neuron j, so
 W has shape (inputs, outputs). The hidden layers use the sigmoid; the output layer uses
 the identity (regression; a classifier would use softmax there). With the notes'
-weights, x = [1.0, 0.5] gives y = [0.31682708, 0.69627909], as the book prints. (A
-second output of 0.77338016, seen in some copies of the notes, is what W3[1][1] = 0.5
-gives instead of 0.4; this script prints both so you can tell which one you have.)
+weights, x = [1.0, 0.5] gives y = [0.31682708, 0.77338016]. (The book's W3 has 0.4, not
+0.5, in its last entry and prints y = [0.31682708, 0.69627909]; this script prints both.)
 
 Shape check. A product A @ B needs A's last axis to match B's first:
 
@@ -36,7 +35,7 @@ from _common import figure_dpi, make_parser, new_figure, save_figure
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor
 
-BOOK_Y = [0.31682708, 0.69627909]  # the book's output for x = [1.0, 0.5]
+NOTES_Y = [0.31682708, 0.77338016]  # the notes' output for x = [1.0, 0.5]
 
 
 def init_network():
@@ -46,7 +45,7 @@ def init_network():
         "b1": Tensor([0.1, 0.2, 0.3]),
         "W2": Tensor([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
         "b2": Tensor([0.1, 0.2]),
-        "W3": Tensor([[0.1, 0.3], [0.2, 0.4]]),
+        "W3": Tensor([[0.1, 0.3], [0.2, 0.5]]),  # the book has 0.4 in place of 0.5
         "b3": Tensor([0.1, 0.2]),
     }
 
@@ -146,11 +145,11 @@ def run(args):
     print_shape_check(network, steps)
     for name in ["a1", "z1", "a2", "z2", "a3"]:
         print(f"  {name} = {steps[name]}")
-    print(f"y = {y}   (the book: {BOOK_Y})")
+    print(f"y = {y}   (the notes: {NOTES_Y})")
     variant = init_network()
-    variant["W3"] = Tensor([[0.1, 0.3], [0.2, 0.5]])
+    variant["W3"] = Tensor([[0.1, 0.3], [0.2, 0.4]])
     y_variant, _ = forward(variant, x)
-    print(f"with W3[1][1] = 0.5 instead of 0.4: y = {y_variant}")
+    print(f"with the book's W3[1][1] = 0.4 instead of 0.5: y = {y_variant}")
 
     X = np.array([[1.0, 0.5], [0.0, 0.0], [1.0, 1.0], [-1.0, 0.5], [0.5, -1.0]])
     print(f"\nA batch of {len(X)} inputs, shape check:")
@@ -176,7 +175,7 @@ def run(args):
         figures.append(save_figure(fig, args.out / "network.png", figure_dpi(args)))
     return {
         "y": y.tolist(),
-        "y_with_w3_11_as_0_5": y_variant.tolist(),
+        "y_book": y_variant.tolist(),  # the book's W3[1][1] = 0.4
         "steps": {name: value.tolist() for name, value in steps.items()},
         "batch_x": X.tolist(),
         "batch_y": Y.tolist(),

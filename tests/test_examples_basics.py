@@ -110,9 +110,9 @@ def test_activations_derivatives(run):
 
 def test_forward_pass_numbers_and_shapes(run):
     result, printed, out = run("forward_pass")
-    # The notes' weights give the book's output; 0.77338016 needs W3[1][1] = 0.5.
-    np.testing.assert_allclose(result["y"], [0.31682708, 0.69627909], atol=5e-9)
-    np.testing.assert_allclose(result["y_with_w3_11_as_0_5"], [0.31682708, 0.77338016], atol=5e-9)
+    # The notes' weights give the notes' output; the book's W3[1][1] = 0.4 gives its own.
+    np.testing.assert_allclose(result["y"], [0.31682708, 0.77338016], atol=5e-9)
+    np.testing.assert_allclose(result["y_book"], [0.31682708, 0.69627909], atol=5e-9)
     np.testing.assert_allclose(result["steps"]["a1"], [0.3, 0.7, 1.1])
     np.testing.assert_allclose(
         result["steps"]["z1"], [0.57444252, 0.66818777, 0.75026011], atol=5e-9
@@ -243,7 +243,7 @@ def test_command_line(tmp_path):
 
     ran = script("--quick", "--out", str(tmp_path / "pictures"), cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
-    assert "[0.31682708 0.69627909]" in ran.stdout
+    assert "[0.31682708 0.77338016]" in ran.stdout
     assert (tmp_path / "pictures" / "network.png").read_bytes()[:8] == PNG_MAGIC
 
     bad = script("--no-such-option", cwd=tmp_path)
