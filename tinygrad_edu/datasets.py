@@ -117,7 +117,7 @@ FASHION_MNIST_MIRRORS = [
 # Where Debian's ``dataset-fashion-mnist`` package installs the files.
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
-DOWNLOAD_TIMEOUT = 30  # seconds to wait for a server before trying the next mirror
+DOWNLOAD_TIMEOUT = 10  # seconds to wait for a server before trying the next mirror
 
 CLASS_NAMES_FASHION = (
     "T-shirt/top",
