@@ -170,10 +170,12 @@ def _unbroadcast(grad, shape, op_name, index):
             f"{op_name}.backward returned a gradient of shape {grad.shape} for input {index} "
             f"of shape {shape}; it must have the input's shape (or broadcast to it)"
         )
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
-    )
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    if lead:  # new leading axes: sum them away
+        grad = grad.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:  # axes of size 1 that were stretched: sum them, keeping size 1
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
 
 
 def _topological_order(root_fn):

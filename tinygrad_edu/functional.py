@@ -65,10 +65,42 @@ def dropout(x, p=0.5, training=True):
     return x * mask
 
 
+class Linear(Function):
+    """y = x W + b as one op: the book's Affine layer.
+
+    x: (..., in_features), W: (in_features, out_features), b: (out_features,) or None.
+    Backward (chapter 5): dL/dx = g W^T, dL/dW = x^T g, dL/db = g summed over the batch,
+    where g = dL/dy and a batch of several leading axes is treated as one long batch.
+    """
+
+    def forward(self, x, weight, bias=None):
+        if np.ndim(x) == 0 or np.shape(x)[-1] != weight.shape[0]:
+            raise ValueError(
+                f"linear: input of shape {np.shape(x)} does not fit a weight of shape "
+                f"{weight.shape}; the input's last axis must have {weight.shape[0]} features"
+            )
+        y = x @ weight
+        if bias is not None:
+            y += bias  # y is a fresh array: add in place
+        return y
+
+    def backward(self, grad):
+        x, weight = self.inputs[0], self.inputs[1]
+        need_x, need_w = self.needs_input_grad[:2]
+        grad_x = grad @ weight.T if need_x else None
+        grad_w = None
+        if need_w:
+            x = x if isinstance(x, Tensor) else Tensor(x)
+            rows = x.reshape(-1, weight.shape[0])  # (batch, in), also for one sample (in,)
+            grad_w = rows.T @ grad.reshape(-1, weight.shape[1])
+        if len(self.inputs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, grad  # the engine sums grad over the batch axes for b
+
+
 def linear(x, weight, bias=None):
     """x @ weight + bias, with weight of shape (in_features, out_features) as in the book."""
-    y = _tensor(x) @ weight
-    return y if bias is None else y + bias
+    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
 
 
 # ----------------------------------------------------------------------- losses
