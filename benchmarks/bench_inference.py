@@ -254,7 +254,7 @@ def draw(results):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.split("\n\n")[0], "a few seconds: 500 images, 2 runs")
+    parser = make_parser(__doc__, "a few seconds: 500 images, 2 runs")
     add_data_options(parser)
     parser.add_argument(
         "--weights",
@@ -262,7 +262,11 @@ def main(argv=None):
         help="the pre-trained weights (the book's sample_weight.npz); default: random weights",
     )
     parser.add_argument(
-        "--batch-sizes", type=int_list, default=[1, 10, 100, 1000, 10000], metavar="B,B,..."
+        "--batch-sizes",
+        type=int_list,
+        default=[1, 10, 100, 1000, 10000],
+        metavar="B,B,...",
+        help="images per forward pass",
     )
     parser.add_argument("--images", type=int, help="use only the first N test images")
     parser.add_argument("--repeats", type=int, default=5, help="timed samples per variant")

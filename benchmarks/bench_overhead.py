@@ -214,9 +214,7 @@ def draw(rows):
 
 
 def main(argv=None):
-    parser = make_parser(
-        __doc__.split("\n\n")[0], "a few seconds: fewer, shorter samples", torch_option=False
-    )
+    parser = make_parser(__doc__, "a few seconds: fewer, shorter samples", torch_option=False)
     parser.add_argument("--small", type=int, default=10, help="small arrays are (N, N)")
     parser.add_argument("--medium", type=int, default=256, help="medium arrays are (N, N)")
     parser.add_argument("--chain", type=int, default=10, help="links (mul, tanh) in the chain")

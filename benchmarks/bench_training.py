@@ -291,14 +291,14 @@ def draw(configs, variants):
 
 
 def main(argv=None):
-    parser = make_parser(
-        __doc__.split("\n\n")[0], "a few seconds: float32 and float64 with 100 hidden units"
-    )
+    parser = make_parser(__doc__, "a few seconds: float32 and float64 with 100 hidden units")
     add_data_options(parser)
     parser.add_argument("--random-data", action="store_true", help="random data, not MNIST")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--hidden", type=int_list, default=[50, 100, 1000], metavar="H,H,...")
-    parser.add_argument("--dtypes", default="float32,float64", metavar="D,D")
+    parser.add_argument("--batch-size", type=int, default=100, help="images per mini-batch")
+    parser.add_argument(
+        "--hidden", type=int_list, default=[50, 100, 1000], metavar="H,H,...", help="hidden sizes"
+    )
+    parser.add_argument("--dtypes", default="float32,float64", metavar="D,D", help="float types")
     parser.add_argument("--repeats", type=int, default=7, help="timed samples per variant")
     parser.add_argument("--min-time", type=float, default=0.1, help="seconds per sample")
     parser.add_argument(

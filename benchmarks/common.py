@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 import warnings
@@ -33,16 +34,26 @@ import tinygrad_edu
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
 
 NO_TORCH_ENV = "TINYGRAD_EDU_BENCH_NO_TORCH"
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 # ----------------------------------------------------------------------------- options
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks; shows defaults that say something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        shown = action.default is not None and action.default is not False
+        if shown and action.default != argparse.SUPPRESS and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def make_parser(description, quick_help, torch_option=True):
     """An ``argparse`` parser with the options every benchmark shares (``--no-torch``
-    only for those with a PyTorch variant)."""
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    only for those with a PyTorch variant). ``description``: the script's docstring."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--plot", metavar="PATH", help="also save a PNG chart (needs matplotlib)")
@@ -164,6 +175,7 @@ def environment(torch=None, torch_note="", torch_version=None):
         "numpy": np.__version__,
         "numpy_blas": numpy_blas(),
         "tinygrad_edu": tinygrad_edu.__version__,
+        "tinygrad_edu_source": source_version(),
         "torch": torch.__version__ if torch is not None else torch_version,
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "torch_note": torch_note,
@@ -172,7 +184,30 @@ def environment(torch=None, torch_note="", torch_version=None):
     }
 
 
-THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+def source_version():
+    """The git commit of the tinygrad_edu source in use, with "+changes" when its files
+    differ from that commit; None when it is not in a git work tree."""
+    package = Path(tinygrad_edu.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + (" +changes" if changes else "")
 
 
 def load_average():
@@ -186,11 +221,12 @@ def print_environment(env):
     print(f" ({env['usable_cores']} usable)" if env["usable_cores"] else "")
     print(f"python:        {env['python']}")
     print(f"numpy:         {env['numpy']} (BLAS: {env['numpy_blas']})")
-    print(f"tinygrad_edu:  {env['tinygrad_edu']}")
+    source = env["tinygrad_edu_source"]
+    print(f"tinygrad_edu:  {env['tinygrad_edu']}" + (f" (git {source})" if source else ""))
     print(f"torch:         {env['torch_note']}")
     threads = ", ".join(f"{k}={v}" for k, v in env["thread_env"].items()) or "defaults"
     print(f"threads:       {threads}")
-    print(f"load average:  {env['load_average']} (1 min, at start; > 0.5 means other work)")
+    print(f"load average:  {env['load_average']} (1-minute, at the start; other work adds noise)")
     print()
 
 
