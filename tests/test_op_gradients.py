@@ -673,3 +673,17 @@ def test_gradient_stays_float32_with_float64_constant(op, side, pair):
     (op(c, t) if side == "left" else op(t, c)).sum().backward()
     assert t.grad.shape == t.shape
     assert t.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("target", ["indices", "probabilities"])
+def test_second_derivatives_through_the_fused_linear_and_cross_entropy(target):
+    """Linear and CrossEntropy switch to Tensor ops under create_graph: check the result."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 3))
+    t = rng.integers(0, 5, 4) if target == "indices" else rng.dirichlet(np.ones(5), 4)
+
+    def loss(w, b):
+        return tg.functional.cross_entropy(tg.functional.linear(x, w, b), t)
+
+    w, b = rng.standard_normal((3, 5)), rng.standard_normal(5)
+    check(gradient_of(loss), w, b)

@@ -95,7 +95,9 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
     # Gradients are computed with Tensor ops: recorded only when create_graph asks for it.
     # In anomaly mode, the engine checks each op's gradients itself (see _propagate), so
     # that a NaN is blamed on the op whose backward made it.
-    with set_grad_enabled(create_graph), _backward_pass():
+    saved_mode = mode.grad_enabled, mode.in_backward
+    mode.grad_enabled, mode.in_backward = create_graph, True
+    try:
         if root.creator is None:
             _accumulate(root, grad, handed_out)
             return
@@ -103,19 +105,11 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
         grads = {root.creator: grad}  # op -> gradient of its output, summed over consumers
         for fn in order:
             _propagate(fn, grads.pop(fn), grads, handed_out)
+    finally:
+        mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
         for fn in order:
             fn.release()
-
-
-@contextlib.contextmanager
-def _backward_pass():
-    previous = mode.in_backward
-    mode.in_backward = True
-    try:
-        yield
-    finally:
-        mode.in_backward = previous
 
 
 def _propagate(fn, grad, grads, handed_out):

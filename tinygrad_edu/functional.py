@@ -7,6 +7,7 @@ average over the batch (the first axis), like PyTorch's defaults, except the stu
 
 import numpy as np
 
+from tinygrad_edu import autograd
 from tinygrad_edu.ops import Function
 from tinygrad_edu.tensor import Tensor
 
@@ -71,6 +72,9 @@ class Linear(Function):
     x: (..., in_features), W: (in_features, out_features), b: (out_features,) or None.
     Backward (chapter 5): dL/dx = g W^T, dL/dW = x^T g, dL/db = g summed over the batch,
     where g = dL/dy and a batch of several leading axes is treated as one long batch.
+    This op sits on every training step's hot path, so when the gradient itself is not
+    being recorded (no ``create_graph``) it computes these on plain arrays, as the book's
+    Affine layer does; otherwise with Tensor ops, so that they can be differentiated.
     """
 
     def forward(self, x, weight, bias=None):
@@ -87,15 +91,18 @@ class Linear(Function):
     def backward(self, grad):
         x, weight = self.inputs[0], self.inputs[1]
         need_x, need_w = self.needs_input_grad[:2]
+        n_in, n_out = weight.shape
+        if not autograd.mode.grad_enabled:  # the usual case: arrays
+            grad, weight = grad.data, weight.data
+            x = x.data if isinstance(x, Tensor) else np.asarray(x)
+        elif not isinstance(x, Tensor):
+            x = Tensor(x)
         grad_x = grad @ weight.T if need_x else None
-        grad_w = None
-        if need_w:
-            x = x if isinstance(x, Tensor) else Tensor(x)
-            rows = x.reshape(-1, weight.shape[0])  # (batch, in), also for one sample (in,)
-            grad_w = rows.T @ grad.reshape(-1, weight.shape[1])
+        rows = grad.reshape(-1, n_out)  # (batch, out), also for one sample (out,)
+        grad_w = x.reshape(-1, n_in).T @ rows if need_w else None
         if len(self.inputs) == 2:
             return grad_x, grad_w
-        return grad_x, grad_w, grad  # the engine sums grad over the batch axes for b
+        return grad_x, grad_w, rows.sum(axis=0)
 
 
 def linear(x, weight, bias=None):
@@ -110,7 +117,9 @@ class CrossEntropy(Function):
     """Softmax cross-entropy, fused: mean over the batch of -log softmax(logits)[target].
 
     One op instead of softmax then log, for speed and stability (log-sum-exp), and a
-    simple gradient: (softmax(logits) - onehot(target)) / N. The target is a constant.
+    simple gradient: (softmax(logits) - onehot(target)) / N, the book's SoftmaxWithLoss.
+    The target is a constant. Like ``Linear``, the backward works on arrays unless the
+    gradient is being recorded (``create_graph``).
     """
 
     name = "cross_entropy"
@@ -122,7 +131,10 @@ class CrossEntropy(Function):
     def forward(self, logits):
         n = logits.shape[0]
         shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        self.probs = exp / total  # softmax, kept for backward
+        log_probs = shifted - np.log(total)
         if self.indices:
             return -log_probs[np.arange(n), self.target].sum() / n
         return -(self.target * log_probs).sum() / n
@@ -130,14 +142,17 @@ class CrossEntropy(Function):
     def backward(self, grad):
         (logits,) = self.inputs
         n = logits.shape[0]
-        probs = logits.softmax(axis=1)
+        if autograd.mode.grad_enabled:  # create_graph: softmax as a Tensor op, differentiable
+            probs, grad = logits.softmax(axis=1), grad / n
+        else:
+            probs, grad = self.probs, grad.data / n
         if self.indices:
             onehot = np.zeros(logits.shape, dtype=logits.dtype)
             onehot[np.arange(n), self.target] = 1
-            return (probs - onehot) * (grad / n)
+            return (probs - onehot) * grad
         # d/dz [-sum_i t_i log softmax(z)_i] = softmax(z) sum_i t_i - t
         t = self.target
-        return (probs * t.sum(axis=1, keepdims=True) - t) * (grad / n)
+        return (probs * t.sum(axis=1, keepdims=True) - t) * grad
 
 
 def cross_entropy(logits, target):

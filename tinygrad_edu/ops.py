@@ -71,7 +71,8 @@ class Function:
                 f"{self.name}: shapes {shapes} cannot be broadcast together (numpy rule: "
                 f"compare axes from the right; each pair must be equal or one of them 1)"
             ) from None
-        if autograd.mode.grad_enabled:
+        mode = autograd.mode
+        if mode.grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs and out.data.dtype.kind == "f":  # only floats have gradients
                 self.inputs = inputs
@@ -79,7 +80,7 @@ class Function:
                 self._output = weakref.ref(out)
                 out.requires_grad = True
                 out.creator = self
-        if autograd.mode.detect_anomaly and not autograd.mode.in_backward:
+        if mode.detect_anomaly and not mode.in_backward:
             autograd.check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
         return out
 
