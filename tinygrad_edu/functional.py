@@ -34,6 +34,7 @@ def sigmoid(x):
 
 
 def tanh(x):
+    """The hyperbolic tangent, elementwise: a sigmoid stretched to (-1, 1)."""
     return _tensor(x).tanh()
 
 
@@ -43,6 +44,7 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, computed stably as x - logsumexp(x)."""
     return _tensor(x).log_softmax(axis)
 
 

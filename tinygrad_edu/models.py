@@ -55,6 +55,7 @@ class TwoLayerNet(Module):
         return F.cross_entropy(self.predict(x), t)
 
     def accuracy(self, x, t):
+        """The fraction of rows whose largest score is the true class."""
         with no_grad():
             y = self.predict(x).data.argmax(axis=1)
         t = np.asarray(t)

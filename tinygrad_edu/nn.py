@@ -19,6 +19,7 @@ class Module:
     training = True
 
     def forward(self, *args):
+        """The computation; ``module(x)`` calls it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -48,6 +49,7 @@ class Module:
         return unique
 
     def parameters(self):
+        """The parameters, as a list (each once), in the order of ``named_parameters``."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self):
@@ -152,21 +154,29 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    """max(x, 0), elementwise."""
+
     def forward(self, x):
         return F.relu(x)
 
 
 class Sigmoid(Module):
+    """1 / (1 + e^-x), elementwise."""
+
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    """The hyperbolic tangent, elementwise."""
+
     def forward(self, x):
         return F.tanh(x)
 
 
 class Softmax(Module):
+    """Scores to probabilities along ``axis``: (N, C) -> (N, C), rows summing to 1."""
+
     def __init__(self, axis=-1):
         self.axis = axis
 

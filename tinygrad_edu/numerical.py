@@ -96,6 +96,7 @@ class GradientReport:
 
     @property
     def passed(self):
+        """True when every input's gradients agree."""
         return all(row.passed for row in self.rows)
 
     def __str__(self):

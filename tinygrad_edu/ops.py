@@ -51,12 +51,15 @@ class Function:
 
     @property
     def output(self):
+        """The output Tensor (held weakly, so the graph has no reference cycle)."""
         return self._output()
 
     def forward(self, *arrays):
+        """Compute the output array from the input arrays."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def backward(self, grad):
+        """Given dL/d(output), return dL/d(input) for each input."""
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
 
     def __call__(self, *inputs):

@@ -52,6 +52,7 @@ class Optimizer:
             p.grad = None
 
     def step(self):
+        """Update every parameter that has a gradient, in place."""
         raise NotImplementedError
 
 

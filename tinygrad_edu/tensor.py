@@ -58,18 +58,22 @@ class Tensor:
     # ----------------------------------------------------------------- attributes
     @property
     def shape(self):
+        """The shape, a tuple like ``(100, 784)``."""
         return self.data.shape
 
     @property
     def ndim(self):
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self):
+        """The number of elements."""
         return self.data.size
 
     @property
     def dtype(self):
+        """The numpy dtype, e.g. ``float32``."""
         return self.data.dtype
 
     @property
@@ -193,25 +197,31 @@ class Tensor:
 
     # ---------------------------------------------------------- elementwise math
     def exp(self):
+        """e^x, elementwise (same shape)."""
         return ops.Exp()(self)
 
     def log(self):
-        """The natural logarithm."""
+        """The natural logarithm, elementwise (same shape)."""
         return ops.Log()(self)
 
     def sqrt(self):
+        """The square root, elementwise (same shape)."""
         return ops.Sqrt()(self)
 
     def abs(self):
+        """|x|, elementwise (same shape; the gradient at 0 is taken as 0)."""
         return ops.Abs()(self)
 
     def relu(self):
+        """max(x, 0), elementwise (same shape)."""
         return ops.ReLU()(self)
 
     def sigmoid(self):
+        """1 / (1 + e^-x), elementwise (same shape), without overflow for large |x|."""
         return ops.Sigmoid()(self)
 
     def tanh(self):
+        """The hyperbolic tangent, elementwise (same shape)."""
         return ops.Tanh()(self)
 
     def clip(self, lo=None, hi=None):
@@ -228,6 +238,7 @@ class Tensor:
         return ops.Sum(axis, keepdims)(self)
 
     def mean(self, axis=None, keepdims=False):
+        """The mean over ``axis`` (None: all axes; an int or a tuple of ints)."""
         return ops.Mean(axis, keepdims)(self)
 
     def max(self, axis=None, keepdims=False):
@@ -235,6 +246,7 @@ class Tensor:
         return ops.Max(axis, keepdims)(self)
 
     def min(self, axis=None, keepdims=False):
+        """The minimum values (ties share the gradient equally)."""
         return ops.Min(axis, keepdims)(self)
 
     def argmax(self, axis=None):
