@@ -1,9 +1,13 @@
 """Reliability: linear-time backprop, anomaly mode at the extremes, errors that say where."""
 
 import time
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, detect_anomaly, nn
@@ -59,3 +63,38 @@ def test_a_mis_sized_input_names_the_layer_in_a_sequential():
 def test_cross_entropy_batch_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"logits have shape \(4, 10\) .* \(3,\)"):
         F.cross_entropy(np.zeros((4, 10)), np.array([1, 2, 3]))
+
+
+# Values a learner's data can hold: huge, tiny, zero, negative.
+EXTREME = st.one_of(
+    st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300, 1e4, -1e4]),
+    st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False),
+)
+
+# op name -> function of a float64 Tensor that must stay finite for any finite input
+BOUNDED_OPS = {
+    "sigmoid": lambda x: x.sigmoid(),
+    "tanh": lambda x: x.tanh(),
+    "relu": lambda x: x.relu(),
+    "abs": lambda x: x.abs(),
+    "clip": lambda x: x.clip(-1.0, 1.0),
+    "softmax": lambda x: x.softmax(axis=-1),
+    "log_softmax": lambda x: (x / 1e280).log_softmax(axis=-1),  # finite spread, any sign
+    "max": lambda x: x.max(axis=-1),
+    "min": lambda x: x.min(axis=-1),
+    "cross_entropy": lambda x: F.cross_entropy(x / 1e280, np.zeros(x.shape[0], dtype=int)),
+    "bce_with_logits": lambda x: F.binary_cross_entropy_with_logits(x, np.ones(x.shape)),
+    "bce": lambda x: F.binary_cross_entropy(x.sigmoid(), np.zeros(x.shape)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDED_OPS))
+@given(values=arrays(np.float64, (3, 4), elements=EXTREME))
+def test_outputs_and_gradients_stay_finite_and_silent_at_the_extremes(name, values):
+    x = Tensor(values, requires_grad=True)
+    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        y = BOUNDED_OPS[name](x)
+        y.sum().backward()
+    assert np.isfinite(y.data).all(), f"{name} gave {y.data}"
+    assert np.isfinite(x.grad.data).all(), f"{name}'s gradient: {x.grad.data}"
