@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent  # a source checkout holds examples/, benchmarks/
-
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with bad arguments reported in one line (and exit status 2)."""
@@ -88,12 +86,22 @@ def run_gradcheck(args):
     return 0 if passed else 1
 
 
+def source_folder(name):
+    """``examples/`` or ``benchmarks/`` of a source checkout: in the current folder, or
+    beside the package when it is installed in editable mode. None when neither has it."""
+    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (root / name).is_dir():
+            return root / name
+    return None
+
+
 def run_bench(args):
-    script = REPO / "benchmarks" / f"bench_{args.name}.py"
-    if not script.is_file():
+    folder = source_folder("benchmarks")
+    script = folder / f"bench_{args.name}.py" if folder else None
+    if script is None or not script.is_file():
         print(
             "tinygrad-edu bench: the benchmarks are part of the source repository "
-            "(benchmarks/); run this from a clone of it",
+            "(benchmarks/); run this from the root of a clone of it",
             file=sys.stderr,
         )
         return 2
@@ -101,9 +109,13 @@ def run_bench(args):
 
 
 def run_examples(args):
-    folder = REPO / "examples"
-    if not folder.is_dir():
-        print("tinygrad-edu examples: the examples are in the source repository (examples/)")
+    folder = source_folder("examples")
+    if folder is None:
+        print(
+            "tinygrad-edu examples: the examples are in the source repository (examples/); "
+            "run this from the root of a clone of it",
+            file=sys.stderr,
+        )
         return 2
     for script in sorted(folder.glob("[!_]*.py")):
         print(f"{script.name:<32} {_first_line_of_docstring(script)}")
