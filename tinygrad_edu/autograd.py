@@ -73,7 +73,9 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad, so there is no graph to walk; "
-            "create the inputs with requires_grad=True (and not inside no_grad())"
+            "either no input had requires_grad=True, or it was computed inside no_grad(), "
+            "or by an operation without a gradient (a comparison, argmax, step_function, "
+            "astype to an integer type)"
         )
     if grad is None:
         if root.size != 1:
