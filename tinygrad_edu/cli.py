@@ -67,10 +67,10 @@ def run_gradcheck(args):
     """The notes' check: mean |backprop - numerical| per parameter, below 1e-6."""
     import numpy as np
 
-    from tinygrad_edu.datasets import load_mnist
+    from tinygrad_edu.flagship import load_data
     from tinygrad_edu.models import TwoLayerNet
 
-    (x_train, t_train), _ = load_mnist(data_dir=args.data_dir, one_hot_label=True)
+    (x_train, t_train), _ = load_data(args.data_dir)
     x, t = x_train[: args.samples].astype(np.float64), t_train[: args.samples]
     np.random.seed(0)
     net = TwoLayerNet(784, args.hidden, 10)

@@ -50,8 +50,8 @@ def parse_args(argv=None, prog=None):
 
 
 def load_data(data_dir):
-    """MNIST as float32 (N, 784) in [0, 1] and int labels; says loudly if it fell back to
-    the small bundled sample."""
+    """MNIST as float32 (N, 784) in [0, 1] and int labels; says loudly (a banner on
+    stderr) if it fell back to the small bundled sample."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SampleDataWarning)
         data = load_mnist(data_dir=data_dir)

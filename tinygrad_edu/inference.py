@@ -17,9 +17,7 @@ against 0.091 s batched for the 10,000 images.
 Run it as ``python examples/mnist_inference.py`` or ``tinygrad-edu infer``.
 """
 
-import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ import numpy as np
 from tinygrad_edu._plot import new_figure, save_figure
 from tinygrad_edu.autograd import no_grad
 from tinygrad_edu.cli import ArgumentParser
-from tinygrad_edu.datasets import SampleDataWarning, load_mnist
+from tinygrad_edu.flagship import load_data
 from tinygrad_edu.models import load_network
 
 NO_WEIGHTS = (
@@ -76,17 +74,6 @@ def batched(model, x, batch_size):
     return predictions, time.perf_counter() - start
 
 
-def load_test_set(data_dir):
-    """The MNIST test images, float32 (N, 784) in [0, 1], and their labels; says loudly
-    when only the small bundled sample was found."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SampleDataWarning)
-        _, (x_test, t_test) = load_mnist(data_dir=data_dir)
-    for w in caught:
-        print("=" * 78, f"WARNING: {w.message}", "=" * 78, sep="\n", file=sys.stderr)
-    return x_test, t_test
-
-
 def check_mnist_shapes(model, path):
     """Make sure the network maps 784 pixels to 10 scores."""
     try:
@@ -124,7 +111,7 @@ def main(argv=None, prog=None):
         check_mnist_shapes(model, args.weights)
     except (OSError, ValueError) as err:
         raise SystemExit(f"{prog or 'mnist_inference.py'}: error: {err}") from None
-    x, t = load_test_set(args.data_dir)
+    _, (x, t) = load_data(args.data_dir)
     if args.quick:
         x, t = x[:1000], t[:1000]
     print(f"network: {model!r}".replace("\n", " "))
