@@ -9,20 +9,17 @@ Two runs go through the command line itself: ``--help`` and a bad invocation.
 """
 
 import contextlib
-import importlib.util
 import io
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from examples_support import EXAMPLES, PNG_MAGIC, load_example
 
 from tinygrad_edu import nn, no_grad, optim
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NAMES = [
     "linear_regression",
     "logistic_regression",
@@ -31,16 +28,6 @@ NAMES = [
     "mnist_inference",
     "two_layer_net_gradcheck",
 ]
-
-
-def load_example(name):
-    """Import examples/<name>.py as a module (examples/ goes on sys.path for _common)."""
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def call(module, args):
