@@ -188,23 +188,16 @@ def source_version():
     """The git commit of the tinygrad_edu source in use, with "+changes" when its files
     differ from that commit; None when it is not in a git work tree."""
     package = Path(tinygrad_edu.__file__).resolve().parent
+
+    def git(*args):
+        done = subprocess.run(
+            ["git", *args], cwd=package, capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=package,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--", "."],
-            cwd=package,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changes = git("status", "--porcelain", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + (" +changes" if changes else "")
