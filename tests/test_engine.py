@@ -636,6 +636,34 @@ class NumpySquare(Function):
         return 2 * self.x * grad.data
 
 
+class Cube(Function):
+    """x^3, with the backward written once on saved_inputs (arrays or Tensors)."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, grad):
+        (x,) = self.saved_inputs()
+        self.kinds = (type(grad), type(x))  # what the engine handed over
+        return grad * 3 * x**2
+
+
+def test_user_function_backward_gets_arrays_then_tensors_with_create_graph():
+    x = leaf([2.0, -1.0])
+    y = Cube()(x)
+    op = y.creator
+    y.sum().backward(retain_graph=True)
+    assert op.kinds == (np.ndarray, np.ndarray)
+    assert_grad(x, [12.0, 3.0])
+    x.grad = None
+    y.sum().backward(create_graph=True)
+    assert op.kinds == (Tensor, Tensor)
+    dx = x.grad
+    x.grad = None
+    dx.sum().backward()  # d/dx 3x^2 = 6x
+    assert_grad(x, [12.0, -6.0])
+
+
 class TooManyGrads(Function):
     def forward(self, x):
         return x * 2

@@ -68,7 +68,8 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
 
     The chain rule, applied once per op in reverse topological order: an op's output
     gradient is complete (all its consumers have contributed) before the op passes
-    gradients on to its inputs.
+    gradients on to its inputs. Gradients travel as numpy arrays; with ``create_graph``
+    they travel as Tensors, so that computing them is recorded like any other operation.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -77,24 +78,12 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
             "or by an operation without a gradient (a comparison, argmax, step_function, "
             "astype to an integer type)"
         )
-    if grad is None:
-        if root.size != 1:
-            raise RuntimeError(
-                f"backward: grad can be omitted only for a one-element output, but this "
-                f"tensor has shape {root.shape}; reduce it first (e.g. y.sum().backward()) "
-                f"or pass grad=, a tensor of shape {root.shape}"
-            )
-        grad = Tensor(np.ones_like(root.data))
-    else:
-        grad = Tensor(grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(
-                f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
-            )
+    grad = _initial_grad(root, grad)
     # Arrays already given to the user (the grad argument, leaves' grads): a leaf gets a
     # copy rather than a second reference, so editing one .grad in place changes no other.
-    handed_out = {id(grad.data)}
-    # Gradients are computed with Tensor ops: recorded only when create_graph asks for it.
+    handed_out = {id(grad)}
+    if create_graph:
+        grad = Tensor(grad)
     # In anomaly mode, the engine checks each op's gradients itself (see _propagate), so
     # that a NaN is blamed on the op whose backward made it.
     saved_mode = mode.grad_enabled, mode.in_backward
@@ -106,7 +95,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
         order = _topological_order(root.creator)
         grads = {root.creator: grad}  # op -> gradient of its output, summed over consumers
         for fn in order:
-            _propagate(fn, grads.pop(fn), grads, handed_out)
+            _propagate(fn, grads.pop(fn), grads, handed_out, create_graph)
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
@@ -114,27 +103,52 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
             fn.release()
 
 
-def _propagate(fn, grad, grads, handed_out):
+def _initial_grad(root, grad):
+    """d(root)/d(root): ones for a one-element root, else the ``grad`` given (an array)."""
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be omitted only for a one-element output, but this "
+                f"tensor has shape {root.shape}; reduce it first (e.g. y.sum().backward()) "
+                f"or pass grad=, a tensor of shape {root.shape}"
+            )
+        return np.ones(root.shape, dtype=root.dtype)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(
+            f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
+        )
+    return grad
+
+
+def _propagate(fn, grad, grads, handed_out, create_graph):
     """Apply ``fn``'s backward and hand each input its gradient."""
     input_grads = fn.backward(grad)
-    if not isinstance(input_grads, tuple):
+    if type(input_grads) is not tuple:
         input_grads = (input_grads,)
     if len(input_grads) != len(fn.inputs):
         raise TypeError(
             f"{fn.name}.backward returned {len(input_grads)} gradient(s) for "
             f"{len(fn.inputs)} input(s); return one per input (None where there is none)"
         )
-    for i, (x, gx, needed) in enumerate(zip(fn.inputs, input_grads, fn.needs_input_grad)):
+    for x, gx, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
         if not needed or gx is None:
             continue
-        if not isinstance(gx, Tensor):
-            gx = Tensor(gx)
-        if gx.shape != x.shape:
-            gx = _unbroadcast(gx, x.shape, fn.name, i)
-        if gx.dtype != x.dtype:  # gradients keep their tensor's dtype: no silent upcast
-            gx = gx.astype(x.dtype)
+        if create_graph:
+            if not isinstance(gx, Tensor):
+                gx = Tensor(gx)
+        elif type(gx) is not np.ndarray:  # a Tensor, or a numpy scalar from 0-d arithmetic
+            gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
+        data = x.data
+        if gx.shape != data.shape:
+            gx = _unbroadcast(gx, data.shape, fn, x)
+        if gx.dtype != data.dtype:  # gradients keep their tensor's dtype: no silent upcast
+            gx = gx.astype(data.dtype)
         if mode.detect_anomaly:
-            check_finite(gx.data, f"{fn.name} produced {{}} in the backward pass (input {i})")
+            check_finite(
+                _array(gx),
+                f"{fn.name} produced {{}} in the backward pass (input {_position(fn, x)})",
+            )
         if x.creator is None:
             _accumulate(x, gx, handed_out)
         else:
@@ -143,18 +157,29 @@ def _propagate(fn, grad, grads, handed_out):
 
 
 def _accumulate(leaf, grad, handed_out):
-    """Add ``grad`` into ``leaf.grad``."""
+    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``."""
     if leaf.grad is not None:
-        leaf.grad = leaf.grad + grad
+        leaf.grad = leaf.grad + grad if isinstance(grad, Tensor) else Tensor(leaf.grad.data + grad)
         return
-    shared = grad.data.base is not None or id(grad.data) in handed_out  # a view, or given out
-    if shared and not grad.requires_grad:
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad)
+    # A view, or an array already given out: copy it (unless it is part of a graph).
+    if (grad.data.base is not None or id(grad.data) in handed_out) and not grad.requires_grad:
         grad = Tensor(grad.data.copy())
     handed_out.add(id(grad.data))
     leaf.grad = grad
 
 
-def _unbroadcast(grad, shape, op_name, index):
+def _position(fn, x):
+    """Which input of ``fn`` is ``x`` (for messages)."""
+    return next(i for i, y in enumerate(fn.inputs) if y is x)
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _unbroadcast(grad, shape, fn, x):
     """Sum ``grad`` down to ``shape``, undoing numpy broadcasting.
 
     Broadcasting copies a value along new leading axes and along axes of size 1; each copy
@@ -163,8 +188,9 @@ def _unbroadcast(grad, shape, op_name, index):
     lead = grad.ndim - len(shape)
     if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, grad.shape[lead:])):
         raise ValueError(
-            f"{op_name}.backward returned a gradient of shape {grad.shape} for input {index} "
-            f"of shape {shape}; it must have the input's shape (or broadcast to it)"
+            f"{fn.name}.backward returned a gradient of shape {grad.shape} for input "
+            f"{_position(fn, x)} of shape {shape}; it must have the input's shape (or "
+            f"broadcast to it)"
         )
     if lead:  # new leading axes: sum them away
         grad = grad.sum(axis=tuple(range(lead)))

@@ -7,7 +7,6 @@ average over the batch (the first axis), like PyTorch's defaults, except the stu
 
 import numpy as np
 
-from tinygrad_edu import autograd
 from tinygrad_edu.ops import Function
 from tinygrad_edu.tensor import Tensor
 
@@ -74,15 +73,12 @@ class Linear(Function):
     x: (..., in_features), W: (in_features, out_features), b: (out_features,) or None.
     Backward (chapter 5): dL/dx = g W^T, dL/dW = x^T g, dL/db = g summed over the batch,
     where g = dL/dy and a batch of several leading axes is treated as one long batch.
-    This op sits on every training step's hot path, so when the gradient itself is not
-    being recorded (no ``create_graph``) it computes these on plain arrays, as the book's
-    Affine layer does; otherwise with Tensor ops, so that they can be differentiated.
     """
 
     def forward(self, x, weight, bias=None):
-        if np.ndim(x) == 0 or np.shape(x)[-1] != weight.shape[0]:
+        if x.shape[-1:] != weight.shape[:1]:
             raise ValueError(
-                f"linear: input of shape {np.shape(x)} does not fit a weight of shape "
+                f"linear: input of shape {x.shape} does not fit a weight of shape "
                 f"{weight.shape}; the input's last axis must have {weight.shape[0]} features"
             )
         y = x @ weight
@@ -91,14 +87,9 @@ class Linear(Function):
         return y
 
     def backward(self, grad):
-        x, weight = self.inputs[0], self.inputs[1]
+        x, weight = self.saved_inputs()[:2]
         need_x, need_w = self.needs_input_grad[:2]
         n_in, n_out = weight.shape
-        if not autograd.mode.grad_enabled:  # the usual case: arrays
-            grad, weight = grad.data, weight.data
-            x = x.data if isinstance(x, Tensor) else np.asarray(x)
-        elif not isinstance(x, Tensor):
-            x = Tensor(x)
         grad_x = grad @ weight.T if need_x else None
         rows = grad.reshape(-1, n_out)  # (batch, out), also for one sample (out,)
         grad_w = x.reshape(-1, n_in).T @ rows if need_w else None
@@ -109,6 +100,7 @@ class Linear(Function):
 
 def linear(x, weight, bias=None):
     """x @ weight + bias, with weight of shape (in_features, out_features) as in the book."""
+    x = _tensor(x)
     return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
 
 
@@ -120,8 +112,7 @@ class CrossEntropy(Function):
 
     One op instead of softmax then log, for speed and stability (log-sum-exp), and a
     simple gradient: (softmax(logits) - onehot(target)) / N, the book's SoftmaxWithLoss.
-    The target is a constant. Like ``Linear``, the backward works on arrays unless the
-    gradient is being recorded (``create_graph``).
+    The target is a constant.
     """
 
     name = "cross_entropy"
@@ -138,23 +129,27 @@ class CrossEntropy(Function):
         self.probs = exp / total  # softmax, kept for backward
         log_probs = shifted - np.log(total)
         if self.indices:
-            return -log_probs[np.arange(n), self.target].sum() / n
+            self.rows = np.arange(n)
+            return -log_probs[self.rows, self.target].sum() / n
         return -(self.target * log_probs).sum() / n
 
     def backward(self, grad):
-        (logits,) = self.inputs
+        (logits,) = self.saved_inputs()
         n = logits.shape[0]
-        if autograd.mode.grad_enabled:  # create_graph: softmax as a Tensor op, differentiable
-            probs, grad = logits.softmax(axis=1), grad / n
-        else:
-            probs, grad = self.probs, grad.data / n
-        if self.indices:
-            onehot = np.zeros(logits.shape, dtype=logits.dtype)
-            onehot[np.arange(n), self.target] = 1
-            return (probs - onehot) * grad
-        # d/dz [-sum_i t_i log softmax(z)_i] = softmax(z) sum_i t_i - t
+        if self.indices and not isinstance(logits, Tensor):
+            # The book's SoftmaxWithLoss: (softmax(z) - onehot(t)) / N, done in place.
+            grad_logits = self.probs.copy()
+            grad_logits[self.rows, self.target] -= 1
+            grad_logits *= grad / n
+            return grad_logits
+        # While the gradient is being recorded (create_graph), softmax must be a Tensor op.
+        probs = logits.softmax(axis=1) if isinstance(logits, Tensor) else self.probs
         t = self.target
-        return (probs * t.sum(axis=1, keepdims=True) - t) * grad
+        if self.indices:
+            t = np.zeros(logits.shape, dtype=logits.dtype)  # one-hot rows
+            t[self.rows, self.target] = 1
+        # d/dz [-sum_i t_i log softmax(z)_i] = softmax(z) sum_i t_i - t
+        return (probs * t.sum(axis=1, keepdims=True) - t) * (grad / n)
 
 
 def cross_entropy(logits, target):
@@ -181,10 +176,10 @@ def cross_entropy(logits, target):
                 f"cross_entropy: logits have shape {logits.shape} but the class-index "
                 f"target has shape {target.shape}; expected ({n},), one class per row"
             )
-        bad = (target < 0) | (target >= num_classes)
-        if bad.any():
+        if n and (target.min() < 0 or target.max() >= num_classes):
+            bad = target[(target < 0) | (target >= num_classes)]
             raise IndexError(
-                f"cross_entropy: target class {int(target[bad][0])} is out of range for "
+                f"cross_entropy: target class {int(bad[0])} is out of range for "
                 f"{num_classes} classes (logits shape {logits.shape}); class indices must "
                 f"be in [0, {num_classes - 1}]"
             )
@@ -207,11 +202,15 @@ class BCEWithLogits(Function):
         self.target = target
 
     def forward(self, x):
-        return (np.maximum(x, 0) - x * self.target + np.log1p(np.exp(-np.abs(x)))).mean()
+        e = np.exp(-np.abs(x))
+        self.probs = np.where(x >= 0, 1, e) / (1 + e)  # sigmoid(x), as in ops.Sigmoid
+        return (np.maximum(x, 0) - x * self.target + np.log1p(e)).mean()
 
     def backward(self, grad):
-        (x,) = self.inputs
-        return (x.sigmoid() - self.target) * (grad / x.size)  # dL/dx = (sigmoid(x) - t) / N
+        (x,) = self.saved_inputs()
+        # While recording the gradient (create_graph), sigmoid must be a differentiable op.
+        probs = x.sigmoid() if isinstance(x, Tensor) else self.probs
+        return (probs - self.target) * (grad / x.size)  # dL/dx = (sigmoid(x) - t) / N
 
 
 def binary_cross_entropy_with_logits(logits, target):
@@ -239,7 +238,7 @@ class BinaryCrossEntropy(Function):
 
     def backward(self, grad):
         # dL/dp = (p - t) / (p (1 - p)) / N, with the denominator kept >= 1e-12.
-        (p,) = self.inputs
+        (p,) = self.saved_inputs()
         return (p - self.target) / (p * (1 - p)).clip(1e-12, None) * (grad / p.size)
 
 

@@ -141,12 +141,10 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(out_features, dtype), requires_grad=True) if bias else None
 
     def forward(self, x):
-        if np.shape(x)[-1:] != (self.in_features,):
-            raise ValueError(
-                f"{self!r}: expected inputs whose last axis has {self.in_features} features, "
-                f"got shape {np.shape(x)}"
-            )
-        return F.linear(x, self.weight, self.bias)
+        try:
+            return F.linear(x, self.weight, self.bias)
+        except ValueError as err:  # say which layer: "Linear(in_features=...): linear: ..."
+            raise ValueError(f"{self!r}: {err}") from None
 
     def extra_repr(self):
         bias = "" if self.bias is not None else ", bias=False"

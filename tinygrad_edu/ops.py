@@ -2,9 +2,10 @@
 
 Each op is a forward (numpy) and a backward (chain rule). In every backward, ``grad`` is
 dL/dy for the op's output y, and the op returns dL/dx for each input x: the local
-derivative dy/dx times ``grad``. Gradients are built from Tensor operations, so they can be
-recorded for second derivatives. When an input was broadcast, its gradient may keep the
-output's shape: the engine sums it back (``autograd.py``).
+derivative dy/dx times ``grad``. Backward formulas are written once and run on plain
+arrays, or on Tensors when the gradient itself is recorded for second derivatives (see
+``Function``). When an input was broadcast, its gradient may keep the output's shape: the
+engine sums it back (``autograd.py``).
 """
 
 import weakref
@@ -16,7 +17,7 @@ from tinygrad_edu.tensor import Tensor
 
 
 class Function:
-    """One operation of the graph: a ``forward`` on numpy arrays, a ``backward`` on Tensors.
+    """One operation of the graph: a ``forward`` and a ``backward``.
 
     To add an operation, subclass ``Function`` and write both halves::
 
@@ -25,23 +26,24 @@ class Function:
                 return x**3
 
             def backward(self, grad):            # dL/d(output) in, dL/d(input) out
-                (x,) = self.inputs
+                (x,) = self.saved_inputs()
                 return grad * 3 * x**2
 
         y = Cube()(x)                            # recorded like a built-in op
 
     ``forward`` receives the inputs' arrays (non-Tensor inputs such as Python numbers are
     passed unchanged) and may keep what backward needs on ``self``. ``backward`` receives
-    the gradient of the output as a Tensor and returns one gradient per input (a tuple when
-    there are several; None for an input that needs none). Inside it, ``self.inputs`` are
-    the input Tensors, ``self.output`` the output Tensor and ``self.needs_input_grad`` says
-    which inputs want a gradient. Writing it with Tensor operations makes second
-    derivatives work (``backward(create_graph=True)``); returning plain arrays works too.
-    A gradient may keep the broadcast shape of the output: the engine sums it back to the
-    input's shape.
+    the gradient of the output and returns one gradient per input (a tuple when there are
+    several; None for an input that needs none). It computes with ``grad`` and with
+    ``self.saved_inputs()`` and ``self.saved_output()``: normally these are numpy arrays,
+    which is fast; inside ``backward(create_graph=True)`` they are Tensors, so the same
+    formula is recorded and can be differentiated again (second derivatives). Arithmetic,
+    ``@``, ``reshape``, ``sum`` and ``transpose`` read the same on both.
+    ``self.needs_input_grad`` says which inputs want a gradient. A gradient may keep the
+    broadcast shape of the output: the engine sums it back to the input's shape.
     """
 
-    inputs = None  # the input Tensors, while the graph is alive
+    inputs = None  # the input Tensors (the graph's edges), while the graph is alive
     needs_input_grad = ()
 
     @property
@@ -53,6 +55,17 @@ class Function:
     def output(self):
         """The output Tensor (held weakly, so the graph has no reference cycle)."""
         return self._output()
+
+    def saved_inputs(self):
+        """The inputs, for backward's formulas: their arrays, or the input Tensors while
+        the gradient is being recorded (``create_graph=True``)."""
+        return self.inputs if autograd.mode.grad_enabled else self.arrays
+
+    def saved_output(self):
+        """The output, for backward's formulas: its array, or the output Tensor while the
+        gradient is being recorded (``create_graph=True``)."""
+        out = self._output()
+        return out if autograd.mode.grad_enabled else out.data
 
     def forward(self, *arrays):
         """Compute the output array from the input arrays."""
@@ -78,8 +91,7 @@ class Function:
         if mode.grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs and out.data.dtype.kind == "f":  # only floats have gradients
-                self.inputs = inputs
-                self.needs_input_grad = needs
+                self.inputs, self.arrays, self.needs_input_grad = inputs, arrays, needs
                 self._output = weakref.ref(out)
                 out.requires_grad = True
                 out.creator = self
@@ -91,6 +103,16 @@ class Function:
         """Forget everything kept for backward (inputs, masks, ...) so its memory is
         freed. A released op can no longer backpropagate."""
         vars(self).clear()
+
+
+def _exp(x):
+    """e^x of an array or (while recording the gradient) of a Tensor."""
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def _log(x):
+    """ln x of an array or (while recording the gradient) of a Tensor."""
+    return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -117,7 +139,7 @@ class Mul(Function):
         return a * b
 
     def backward(self, grad):
-        a, b = self.inputs
+        a, b = self.saved_inputs()
         need_a, need_b = self.needs_input_grad
         return grad * b if need_a else None, grad * a if need_b else None
 
@@ -128,7 +150,7 @@ class Div(Function):
 
     def backward(self, grad):
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2
-        a, b = self.inputs
+        a, b = self.saved_inputs()
         need_a, need_b = self.needs_input_grad
         return grad / b if need_a else None, -grad * a / (b * b) if need_b else None
 
@@ -139,20 +161,20 @@ class Pow(Function):
 
     def backward(self, grad):
         # d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln(a)
-        a, b = self.inputs
+        a, b = self.saved_inputs()
         need_a, need_b = self.needs_input_grad
         grad_a = None
         if need_a:  # x**0 is constant: its gradient is 0, even at x = 0 where 0 * x**-1 is NaN
-            grad_a = grad * 0 if _is_zero(b) else grad * b * a ** (b - 1)
+            grad_a = grad * 0 if _is_zero(self.inputs[1]) else grad * b * a ** (b - 1)
         grad_b = None
         if need_b:
-            log_a = a.log() if isinstance(a, Tensor) else np.log(a)
-            grad_b = grad * self.output * log_a
+            grad_b = grad * self.saved_output() * _log(a)
         return grad_a, grad_b
 
 
-def _is_zero(value):
-    return not isinstance(value, Tensor) and np.all(np.asarray(value) == 0)
+def _is_zero(exponent):
+    """Whether the exponent is a constant (not a Tensor) equal to 0."""
+    return not isinstance(exponent, Tensor) and np.all(np.asarray(exponent) == 0)
 
 
 class Neg(Function):
@@ -181,7 +203,7 @@ class MatMul(Function):
 
     def backward(self, grad):
         # Y = A B:  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY
-        a, b = self.inputs
+        a, b = self.saved_inputs()
         need_a, need_b = self.needs_input_grad
         if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
             return grad * b if need_a else None, grad * a if need_b else None
@@ -193,9 +215,9 @@ class MatMul(Function):
             b, grad = b.reshape(-1, 1), grad.reshape(*grad.shape, 1)
         grad_a = grad @ _swap_last_axes(b) if need_a else None
         grad_b = _swap_last_axes(a) @ grad if need_b else None
-        if need_a and self.inputs[0].ndim == 1:
+        if need_a and self.arrays[0].ndim == 1:
             grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
-        if need_b and self.inputs[1].ndim == 1:
+        if need_b and self.arrays[1].ndim == 1:
             grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
@@ -214,7 +236,7 @@ class Exp(Function):
         return np.exp(x)
 
     def backward(self, grad):
-        return grad * self.output  # d(e^x)/dx = e^x
+        return grad * self.saved_output()  # d(e^x)/dx = e^x
 
 
 class Log(Function):
@@ -222,7 +244,7 @@ class Log(Function):
         return np.log(x)
 
     def backward(self, grad):
-        (x,) = self.inputs
+        (x,) = self.saved_inputs()
         return grad / x
 
 
@@ -231,7 +253,7 @@ class Sqrt(Function):
         return np.sqrt(x)
 
     def backward(self, grad):
-        return grad / (2 * self.output)  # d(sqrt x)/dx = 1 / (2 sqrt x)
+        return grad / (2 * self.saved_output())  # d(sqrt x)/dx = 1 / (2 sqrt x)
 
 
 class Abs(Function):
@@ -239,8 +261,7 @@ class Abs(Function):
         return np.abs(x)
 
     def backward(self, grad):
-        (x,) = self.inputs
-        return grad * np.sign(x.data)
+        return grad * np.sign(self.arrays[0])
 
 
 class ReLU(Function):
@@ -248,8 +269,7 @@ class ReLU(Function):
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        (x,) = self.inputs
-        return grad * (x.data > 0)
+        return grad * (self.arrays[0] > 0)
 
 
 class Sigmoid(Function):
@@ -260,7 +280,7 @@ class Sigmoid(Function):
         return np.where(x >= 0, 1, e) / (1 + e)
 
     def backward(self, grad):
-        y = self.output
+        y = self.saved_output()
         return grad * y * (1 - y)  # sigma' = sigma (1 - sigma)
 
 
@@ -269,7 +289,7 @@ class Tanh(Function):
         return np.tanh(x)
 
     def backward(self, grad):
-        y = self.output
+        y = self.saved_output()
         return grad * (1 - y * y)
 
 
@@ -281,12 +301,12 @@ class Clip(Function):
         return np.clip(x, self.lo, self.hi)
 
     def backward(self, grad):
-        (x,) = self.inputs
+        x = self.arrays[0]
         inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
-            inside &= x.data >= self.lo
+            inside &= x >= self.lo
         if self.hi is not None:
-            inside &= x.data <= self.hi
+            inside &= x <= self.hi
         return grad * inside
 
 
@@ -298,7 +318,7 @@ class AsType(Function):
         return x.astype(self.dtype)
 
     def backward(self, grad):
-        return grad.astype(self.inputs[0].dtype)
+        return grad.astype(self.arrays[0].dtype)
 
 
 # ------------------------------------------------------------------ reductions
@@ -315,7 +335,7 @@ class Sum(Function):
 
     def backward(self, grad):
         # Each input element added into its sum once: copy the gradient back to all of them.
-        return BroadcastTo(self.inputs[0].shape)(grad.reshape(self.kept_shape))
+        return BroadcastTo(self.arrays[0].shape)(grad.reshape(self.kept_shape))
 
 
 class Mean(Sum):
@@ -325,7 +345,7 @@ class Mean(Sum):
         return y / self.count
 
     def backward(self, grad):
-        return super().backward(grad) / self.count
+        return super().backward(grad / self.count)
 
 
 class Max(Function):
@@ -341,7 +361,7 @@ class Max(Function):
 
     def backward(self, grad):
         # The gradient goes to the elements that attained the extreme, split among ties.
-        x = self.inputs[0].data
+        x = self.arrays[0]
         winners = x == self.output.data.reshape(self.kept_shape)
         share = winners / winners.sum(axis=self.axis, keepdims=True, dtype=x.dtype)
         return grad.reshape(self.kept_shape) * share
@@ -370,7 +390,7 @@ class Softmax(Function):
 
     def backward(self, grad):
         # dL/dx_i = y_i (g_i - sum_j g_j y_j)
-        y = self.output
+        y = self.saved_output()
         return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
 
 
@@ -385,7 +405,7 @@ class LogSoftmax(Function):
 
     def backward(self, grad):
         # dL/dx_i = g_i - softmax(x)_i sum_j g_j
-        return grad - self.output.exp() * grad.sum(axis=self.axis, keepdims=True)
+        return grad - _exp(self.saved_output()) * grad.sum(axis=self.axis, keepdims=True)
 
 
 # ---------------------------------------------------------------------- shapes
@@ -405,7 +425,7 @@ class Reshape(Function):
             ) from None
 
     def backward(self, grad):
-        return grad.reshape(self.inputs[0].shape)
+        return grad.reshape(self.arrays[0].shape)
 
 
 class Transpose(Function):
@@ -443,7 +463,7 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, grad):
-        return ScatterAdd(self.index, self.inputs[0].shape)(grad)
+        return ScatterAdd(self.index, self.arrays[0].shape)(grad)
 
 
 class ScatterAdd(Function):
@@ -479,7 +499,7 @@ class Concatenate(Function):
         # Hand each input the slice of the gradient where its values went.
         grads, start = [], 0
         leading = (slice(None),) * (self.axis % grad.ndim)
-        for x in self.inputs:
+        for x in self.arrays:
             stop = start + np.shape(x)[self.axis]
             grads.append(grad[(*leading, slice(start, stop))])
             start = stop
@@ -499,4 +519,4 @@ class Stack(Function):
 
     def backward(self, grad):
         leading = (slice(None),) * (self.axis % grad.ndim)
-        return tuple(grad[(*leading, i)] for i in range(len(self.inputs)))
+        return tuple(grad[(*leading, i)] for i in range(len(self.arrays)))
