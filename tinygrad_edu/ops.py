@@ -39,8 +39,9 @@ class Function:
     which is fast; inside ``backward(create_graph=True)`` they are Tensors, so the same
     formula is recorded and can be differentiated again (second derivatives). Arithmetic,
     ``@``, ``reshape``, ``sum`` and ``transpose`` read the same on both.
-    ``self.needs_input_grad`` says which inputs want a gradient. A gradient may keep the
-    broadcast shape of the output: the engine sums it back to the input's shape.
+    ``self.needs_input_grad`` says which inputs want a gradient; ``self.arrays`` always holds
+    the input arrays, for what is a constant of the formula (a mask, a shape). A gradient
+    may keep the broadcast shape of the output: the engine sums it back to the input's shape.
     """
 
     inputs = None  # the input Tensors (the graph's edges), while the graph is alive
