@@ -112,7 +112,7 @@ def _initial_grad(root, grad):
                 f"tensor has shape {root.shape}; reduce it first (e.g. y.sum().backward()) "
                 f"or pass grad=, a tensor of shape {root.shape}"
             )
-        return np.ones(root.shape, dtype=root.dtype)
+        return np.array(1, dtype=root.dtype).reshape(root.shape)  # d(root)/d(root) = 1
     grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(

@@ -140,7 +140,7 @@ class CrossEntropy(Function):
             # The book's SoftmaxWithLoss: (softmax(z) - onehot(t)) / N, done in place.
             grad_logits = self.probs.copy()
             grad_logits[self.rows, self.target] -= 1
-            grad_logits *= grad / n
+            grad_logits *= float(grad) / n  # the loss is a scalar: so is its gradient
             return grad_logits
         # While the gradient is being recorded (create_graph), softmax must be a Tensor op.
         probs = logits.softmax(axis=1) if isinstance(logits, Tensor) else self.probs
