@@ -1,6 +1,7 @@
 """Tests for the autograd engine: Tensor, backward, grad mode, dtypes, custom ops, errors,
 anomaly detection and graph freeing (tinygrad_edu.tensor, .ops and .autograd)."""
 
+import collections
 import contextlib
 import gc
 import operator
@@ -633,7 +634,7 @@ class NumpySquare(Function):
         return x**2
 
     def backward(self, grad):
-        return 2 * self.x * grad.data
+        return 2 * self.x * grad
 
 
 class Cube(Function):
@@ -714,6 +715,56 @@ def test_user_function_returning_too_many_grads_raises():
     y = TooManyGrads()(x).sum()
     with pytest.raises(TypeError, match="toomanygrads"):
         y.backward()
+
+
+class Pair(Function):
+    """x * y, with a backward that returns a namedtuple and can put NaN in one gradient."""
+
+    Grads = collections.namedtuple("Grads", "x y")
+
+    def __init__(self, nan_for_y=False):
+        self.nan_for_y = nan_for_y
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, grad):
+        x, y = self.saved_inputs()
+        return self.Grads(grad * y, grad * x * (np.nan if self.nan_for_y else 1.0))
+
+
+def test_user_function_may_return_a_tuple_subclass():
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    Pair()(x, y).sum().backward()
+    assert_grad(x, [3.0, 4.0])
+    assert_grad(y, [1.0, 2.0])
+
+
+def test_anomaly_names_the_input_by_position_even_when_a_tensor_is_passed_twice():
+    x = leaf([1.0, 2.0])
+    y = Pair(nan_for_y=True)(x, x).sum()
+    message = r"pair produced NaN in the backward pass \(input 1\)"
+    with pytest.raises(FloatingPointError, match=message), detect_anomaly():
+        y.backward()
+
+
+class InPlaceDouble(Function):
+    """2x, with a backward that breaks the rule and doubles ``grad`` in place."""
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, grad):
+        grad *= 2
+        return grad
+
+
+def test_backward_never_changes_the_callers_grad_array():
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0])
+    InPlaceDouble()(x).backward(seed)
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    assert_grad(x, [2.0, 2.0])
 
 
 def test_user_function_returning_the_wrong_shape_raises():

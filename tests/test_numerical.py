@@ -51,7 +51,7 @@ class OffAtOneElement(Function):
         return x**2
 
     def backward(self, grad):
-        g = 2 * self.inputs[0].data * grad.data
+        g = 2 * self.input_arrays[0] * grad
         g[1, 2] += 0.125
         return g
 

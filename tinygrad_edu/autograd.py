@@ -79,9 +79,9 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
             "astype to an integer type)"
         )
     grad = _initial_grad(root, grad)
-    # Arrays already given to the user (the grad argument, leaves' grads): a leaf gets a
-    # copy rather than a second reference, so editing one .grad in place changes no other.
-    handed_out = {id(grad)}
+    # Arrays already given to a leaf as its .grad: another leaf gets a copy rather than a
+    # second reference, so editing one .grad in place changes no other.
+    handed_out = set()
     if create_graph:
         grad = Tensor(grad)
     # In anomaly mode, the engine checks each op's gradients itself (see _propagate), so
@@ -104,7 +104,8 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
 
 
 def _initial_grad(root, grad):
-    """d(root)/d(root): ones for a one-element root, else the ``grad`` given (an array)."""
+    """d(root)/d(root): ones for a one-element root, else a copy of the ``grad`` given
+    (a copy, so that nothing the engine does can change the caller's array)."""
     if grad is None:
         if root.size != 1:
             raise RuntimeError(
@@ -113,7 +114,7 @@ def _initial_grad(root, grad):
                 f"or pass grad=, a tensor of shape {root.shape}"
             )
         return np.array(1, dtype=root.dtype).reshape(root.shape)  # d(root)/d(root) = 1
-    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+    grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
@@ -124,14 +125,14 @@ def _initial_grad(root, grad):
 def _propagate(fn, grad, grads, handed_out, create_graph):
     """Apply ``fn``'s backward and hand each input its gradient."""
     input_grads = fn.backward(grad)
-    if type(input_grads) is not tuple:
+    if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     if len(input_grads) != len(fn.inputs):
         raise TypeError(
             f"{fn.name}.backward returned {len(input_grads)} gradient(s) for "
             f"{len(fn.inputs)} input(s); return one per input (None where there is none)"
         )
-    for x, gx, needed in zip(fn.inputs, input_grads, fn.needs_input_grad):
+    for i, (x, gx, needed) in enumerate(zip(fn.inputs, input_grads, fn.needs_input_grad)):
         if not needed or gx is None:
             continue
         if create_graph:
@@ -141,14 +142,11 @@ def _propagate(fn, grad, grads, handed_out, create_graph):
             gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
         data = x.data
         if gx.shape != data.shape:
-            gx = _unbroadcast(gx, data.shape, fn, x)
+            gx = _unbroadcast(gx, data.shape, fn.name, i)
         if gx.dtype != data.dtype:  # gradients keep their tensor's dtype: no silent upcast
             gx = gx.astype(data.dtype)
         if mode.detect_anomaly:
-            check_finite(
-                _array(gx),
-                f"{fn.name} produced {{}} in the backward pass (input {_position(fn, x)})",
-            )
+            check_finite(_array(gx), f"{fn.name} produced {{}} in the backward pass (input {i})")
         if x.creator is None:
             _accumulate(x, gx, handed_out)
         else:
@@ -170,16 +168,11 @@ def _accumulate(leaf, grad, handed_out):
     leaf.grad = grad
 
 
-def _position(fn, x):
-    """Which input of ``fn`` is ``x`` (for messages)."""
-    return next(i for i, y in enumerate(fn.inputs) if y is x)
-
-
 def _array(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _unbroadcast(grad, shape, fn, x):
+def _unbroadcast(grad, shape, op_name, index):
     """Sum ``grad`` down to ``shape``, undoing numpy broadcasting.
 
     Broadcasting copies a value along new leading axes and along axes of size 1; each copy
@@ -188,9 +181,8 @@ def _unbroadcast(grad, shape, fn, x):
     lead = grad.ndim - len(shape)
     if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, grad.shape[lead:])):
         raise ValueError(
-            f"{fn.name}.backward returned a gradient of shape {grad.shape} for input "
-            f"{_position(fn, x)} of shape {shape}; it must have the input's shape (or "
-            f"broadcast to it)"
+            f"{op_name}.backward returned a gradient of shape {grad.shape} for input {index} "
+            f"of shape {shape}; it must have the input's shape (or broadcast to it)"
         )
     if lead:  # new leading axes: sum them away
         grad = grad.sum(axis=tuple(range(lead)))

@@ -38,10 +38,16 @@ class Function:
     ``self.saved_inputs()`` and ``self.saved_output()``: normally these are numpy arrays,
     which is fast; inside ``backward(create_graph=True)`` they are Tensors, so the same
     formula is recorded and can be differentiated again (second derivatives). Arithmetic,
-    ``@``, ``reshape``, ``sum`` and ``transpose`` read the same on both.
-    ``self.needs_input_grad`` says which inputs want a gradient; ``self.arrays`` always holds
-    the input arrays, for what is a constant of the formula (a mask, a shape). A gradient
-    may keep the broadcast shape of the output: the engine sums it back to the input's shape.
+    ``@``, ``reshape``, ``sum`` and ``transpose`` read the same on both; numpy functions
+    such as ``np.where`` do not (they would turn a Tensor into an array and lose the second
+    derivative). Never change ``grad`` in place (``grad *= 2``): other ops may share it;
+    write ``grad = grad * 2``. A gradient may keep the broadcast shape of the output: the
+    engine sums it back to the input's shape.
+
+    The engine keeps, on ``self``: ``inputs`` (the input Tensors), ``input_arrays`` (the
+    inputs as ``forward`` received them, for what is a constant of a formula, such as a
+    mask or a shape) and ``needs_input_grad`` (which inputs want a gradient); an op should
+    not use these names for its own values.
     """
 
     inputs = None  # the input Tensors (the graph's edges), while the graph is alive
@@ -60,7 +66,7 @@ class Function:
     def saved_inputs(self):
         """The inputs, for backward's formulas: their arrays, or the input Tensors while
         the gradient is being recorded (``create_graph=True``)."""
-        return self.inputs if autograd.mode.grad_enabled else self.arrays
+        return self.inputs if autograd.mode.grad_enabled else self.input_arrays
 
     def saved_output(self):
         """The output, for backward's formulas: its array, or the output Tensor while the
@@ -92,7 +98,7 @@ class Function:
         if mode.grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs and out.data.dtype.kind == "f":  # only floats have gradients
-                self.inputs, self.arrays, self.needs_input_grad = inputs, arrays, needs
+                self.inputs, self.input_arrays, self.needs_input_grad = inputs, arrays, needs
                 self._output = weakref.ref(out)
                 out.requires_grad = True
                 out.creator = self
@@ -216,9 +222,9 @@ class MatMul(Function):
             b, grad = b.reshape(-1, 1), grad.reshape(*grad.shape, 1)
         grad_a = grad @ _swap_last_axes(b) if need_a else None
         grad_b = _swap_last_axes(a) @ grad if need_b else None
-        if need_a and self.arrays[0].ndim == 1:
+        if need_a and self.input_arrays[0].ndim == 1:
             grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
-        if need_b and self.arrays[1].ndim == 1:
+        if need_b and self.input_arrays[1].ndim == 1:
             grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
@@ -262,7 +268,7 @@ class Abs(Function):
         return np.abs(x)
 
     def backward(self, grad):
-        return grad * np.sign(self.arrays[0])
+        return grad * np.sign(self.input_arrays[0])
 
 
 class ReLU(Function):
@@ -270,7 +276,7 @@ class ReLU(Function):
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        return grad * (self.arrays[0] > 0)
+        return grad * (self.input_arrays[0] > 0)
 
 
 class Sigmoid(Function):
@@ -302,7 +308,7 @@ class Clip(Function):
         return np.clip(x, self.lo, self.hi)
 
     def backward(self, grad):
-        x = self.arrays[0]
+        x = self.input_arrays[0]
         inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
             inside &= x >= self.lo
@@ -319,7 +325,7 @@ class AsType(Function):
         return x.astype(self.dtype)
 
     def backward(self, grad):
-        return grad.astype(self.arrays[0].dtype)
+        return grad.astype(self.input_arrays[0].dtype)
 
 
 # ------------------------------------------------------------------ reductions
@@ -336,7 +342,7 @@ class Sum(Function):
 
     def backward(self, grad):
         # Each input element added into its sum once: copy the gradient back to all of them.
-        return BroadcastTo(self.arrays[0].shape)(grad.reshape(self.kept_shape))
+        return BroadcastTo(self.input_arrays[0].shape)(grad.reshape(self.kept_shape))
 
 
 class Mean(Sum):
@@ -362,7 +368,7 @@ class Max(Function):
 
     def backward(self, grad):
         # The gradient goes to the elements that attained the extreme, split among ties.
-        x = self.arrays[0]
+        x = self.input_arrays[0]
         winners = x == self.output.data.reshape(self.kept_shape)
         share = winners / winners.sum(axis=self.axis, keepdims=True, dtype=x.dtype)
         return grad.reshape(self.kept_shape) * share
@@ -426,7 +432,7 @@ class Reshape(Function):
             ) from None
 
     def backward(self, grad):
-        return grad.reshape(self.arrays[0].shape)
+        return grad.reshape(self.input_arrays[0].shape)
 
 
 class Transpose(Function):
@@ -464,7 +470,7 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, grad):
-        return ScatterAdd(self.index, self.arrays[0].shape)(grad)
+        return ScatterAdd(self.index, self.input_arrays[0].shape)(grad)
 
 
 class ScatterAdd(Function):
@@ -500,7 +506,7 @@ class Concatenate(Function):
         # Hand each input the slice of the gradient where its values went.
         grads, start = [], 0
         leading = (slice(None),) * (self.axis % grad.ndim)
-        for x in self.arrays:
+        for x in self.input_arrays:
             stop = start + np.shape(x)[self.axis]
             grads.append(grad[(*leading, slice(start, stop))])
             start = stop
@@ -520,4 +526,4 @@ class Stack(Function):
 
     def backward(self, grad):
         leading = (slice(None),) * (self.axis % grad.ndim)
-        return tuple(grad[(*leading, i)] for i in range(len(self.arrays)))
+        return tuple(grad[(*leading, i)] for i in range(len(self.input_arrays)))
