@@ -494,7 +494,7 @@ def load_mnist_data(data_dir=None, download=False):
 
 
 def numpy_sigmoid(x):
-    """tinygrad_edu's stable sigmoid (``ops.Sigmoid.forward``), in plain numpy."""
+    """tinygrad_edu's stable sigmoid (``ops.stable_sigmoid``), in plain numpy."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1, e) / (1 + e)
 

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, _array
 
 
 class _Mode(threading.local):
@@ -114,7 +114,7 @@ def _initial_grad(root, grad):
                 f"or pass grad=, a tensor of shape {root.shape}"
             )
         return np.array(1, dtype=root.dtype).reshape(root.shape)  # d(root)/d(root) = 1
-    grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+    grad = np.array(_array(grad), dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
@@ -139,7 +139,7 @@ def _propagate(fn, grad, grads, handed_out, create_graph):
             if not isinstance(gx, Tensor):
                 gx = Tensor(gx)
         elif type(gx) is not np.ndarray:  # a Tensor, or a numpy scalar from 0-d arithmetic
-            gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
+            gx = np.asarray(_array(gx))
         data = x.data
         if gx.shape != data.shape:
             gx = _unbroadcast(gx, data.shape, fn.name, i)
@@ -166,10 +166,6 @@ def _accumulate(leaf, grad, handed_out):
         grad = Tensor(grad.data.copy())
     handed_out.add(id(grad.data))
     leaf.grad = grad
-
-
-def _array(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _unbroadcast(grad, shape, op_name, index):

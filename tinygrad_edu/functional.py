@@ -7,7 +7,7 @@ average over the batch (the first axis), like PyTorch's defaults, except the stu
 
 import numpy as np
 
-from tinygrad_edu.ops import Function
+from tinygrad_edu.ops import Function, stable_sigmoid
 from tinygrad_edu.tensor import Tensor
 
 
@@ -202,14 +202,12 @@ class BCEWithLogits(Function):
         self.target = target
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
-        self.probs = np.where(x >= 0, 1, e) / (1 + e)  # sigmoid(x), as in ops.Sigmoid
-        return (np.maximum(x, 0) - x * self.target + np.log1p(e)).mean()
+        return (np.maximum(x, 0) - x * self.target + np.log1p(np.exp(-np.abs(x)))).mean()
 
     def backward(self, grad):
         (x,) = self.saved_inputs()
         # While recording the gradient (create_graph), sigmoid must be a differentiable op.
-        probs = x.sigmoid() if isinstance(x, Tensor) else self.probs
+        probs = x.sigmoid() if isinstance(x, Tensor) else stable_sigmoid(x)
         return (probs - self.target) * (grad / x.size)  # dL/dx = (sigmoid(x) - t) / N
 
 

@@ -279,12 +279,16 @@ class ReLU(Function):
         return grad * (self.input_arrays[0] > 0)
 
 
+def stable_sigmoid(x):
+    """1 / (1 + e^-x) of an array, written with e = exp(-|x|) <= 1 so nothing overflows:
+    x >= 0: 1 / (1 + e);   x < 0: e^x / (1 + e^x) = e / (1 + e)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
 class Sigmoid(Function):
     def forward(self, x):
-        # 1 / (1 + e^-x), written with e = exp(-|x|) <= 1 so nothing overflows:
-        # x >= 0: 1 / (1 + e);   x < 0: e^x / (1 + e^x) = e / (1 + e).
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1, e) / (1 + e)
+        return stable_sigmoid(x)
 
     def backward(self, grad):
         y = self.saved_output()
