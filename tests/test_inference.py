@@ -1,4 +1,4 @@
-"""MNIST inference from saved weights (``tinygrad_edu.inference``, ``models.load_network``):
+"""MNIST inference from saved weights (``examples/mnist_inference.py``, ``load_network``):
 the book's pre-trained network scores exactly 0.9352, per-sample and batched predictions
 agree, and bad weight files are refused with a one-line reason."""
 
@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from examples_support import load_example
 
-from tinygrad_edu import inference, nn, no_grad
+from tinygrad_edu import nn, no_grad
 from tinygrad_edu.models import ThreeLayerNet, TwoLayerNet, load_network
+
+inference = load_example("mnist_inference")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -47,7 +50,7 @@ def test_book_weights_score_0_9352_per_sample_and_batched(mnist_dir, sample_weig
 
 
 def test_load_network_rebuilds_the_books_network(sample_weight):
-    model = load_network(sample_weight)
+    model = load_network(sample_weight, inference.build_network)
     assert isinstance(model, ThreeLayerNet)
     assert [p.shape for p in model.parameters()] == [
         (784, 50), (50,), (50, 100), (100,), (100, 10), (10,)
@@ -66,7 +69,7 @@ def test_other_layouts_predict_like_the_saved_model(layout, tmp_path):
     else:
         model = TwoLayerNet(784, 8, 10, weight_init_std=0.1)
     model.save(tmp_path / "weights.npz")
-    loaded = load_network(tmp_path / "weights.npz")
+    loaded = load_network(tmp_path / "weights.npz", inference.build_network)
     assert type(loaded) is type(model)
     x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
     expected = model(x).data.argmax(axis=1)

@@ -13,7 +13,13 @@ Modules: ``nn`` (layers), ``functional`` (activations and losses), ``optim`` (SG
 """
 
 from tinygrad_edu import data, datasets, functional, metrics, models, nn, numerical, optim, viz
-from tinygrad_edu.autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from tinygrad_edu.grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from tinygrad_edu.ops import Function
 from tinygrad_edu.tensor import Tensor, concatenate, stack
 
@@ -33,6 +39,7 @@ __all__ = [
     "no_grad",
     "numerical",
     "optim",
+    "set_grad_enabled",
     "stack",
     "viz",
 ]

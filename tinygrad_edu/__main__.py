@@ -1,5 +1,5 @@
 """``python -m tinygrad_edu``: the same as the ``tinygrad-edu`` command."""
 
-from tinygrad_edu.cli import main
+from tinygrad_edu.apps.cli import main
 
 raise SystemExit(main())

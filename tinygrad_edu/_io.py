@@ -1,16 +1,20 @@
 """Files: written safely (a temporary name, then an atomic rename), read without pickles."""
 
+from __future__ import annotations
+
 import contextlib
 import os
 import secrets
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode="wb"):
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success, rename it to ``path``.
 
     If the block raises, the temporary file is removed and ``path`` is untouched, so an
@@ -33,7 +37,7 @@ def atomic_write(path, mode="wb"):
         raise
 
 
-def read_npz(path):
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """{name: array} from an ``.npz`` file, refusing pickles (unpickling can run code).
 
     Raises FileNotFoundError for a missing file and ValueError for anything that is not a

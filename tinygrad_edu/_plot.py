@@ -5,14 +5,21 @@ SSH, in CI, or in a container without a display. Without matplotlib, a notice is
 and the picture is skipped.
 """
 
+from __future__ import annotations
+
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinygrad_edu._io import atomic_write
+
+if TYPE_CHECKING:  # matplotlib is optional: imported for the type hints only
+    from matplotlib.figure import Figure
 
 PLOT_HINT = "pip install 'tinygrad_edu[plot]'"
 
 
-def new_figure(figsize, what="this picture"):
+def new_figure(figsize: tuple[float, float], what: str = "this picture") -> Figure | None:
     """A blank matplotlib Figure rendered by the Agg backend, or None without matplotlib.
 
     The Figure is made directly (not through ``pyplot``), so no window ever opens and no
@@ -30,7 +37,7 @@ def new_figure(figsize, what="this picture"):
     return fig
 
 
-def save_figure(fig, path, dpi=100):
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: float = 100) -> Path:
     """Write ``fig`` to ``path`` as a PNG and return the path.
 
     The file is written under a temporary name and then renamed, so an interrupted run

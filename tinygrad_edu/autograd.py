@@ -1,69 +1,29 @@
-"""Reverse-mode automatic differentiation: grad mode and the graph walk.
+"""Reverse-mode automatic differentiation: the one graph walk.
 
-* grad mode: whether operations are being recorded (``no_grad`` switches it off);
-* ``backward``: the one graph walk that applies the chain rule, from the output back to
-  the leaves, in reverse topological order. The ops it calls are in ``ops.py``.
+``backward`` applies the chain rule once per op, from the output back to the leaves, in
+reverse topological order. The ops it calls (each a forward and a backward) are in
+``ops.py``; whether operations are recorded is ``grad_mode.py``'s business.
 """
 
-import contextlib
-import threading
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygrad_edu.tensor import Tensor, _array
+from tinygrad_edu.grad_mode import check_finite, mode
+from tinygrad_edu.tensor import Tensor, as_array
+
+if TYPE_CHECKING:
+    from tinygrad_edu.ops import Function
+
+# A gradient on its way through the graph: an ndarray, or a Tensor with create_graph.
+Gradient = Any
 
 
-class _Mode(threading.local):
-    """Per-thread switches, so ``no_grad`` in one thread leaves the others recording."""
-
-    grad_enabled = True
-    detect_anomaly = False
-    in_backward = False  # the engine is running ops' backward methods
-
-
-mode = _Mode()
-
-
-def is_grad_enabled():
-    """True when new operations are recorded into the graph (in this thread)."""
-    return mode.grad_enabled
-
-
-@contextlib.contextmanager
-def set_grad_enabled(enabled):
-    """Turn recording on or off inside a ``with`` block (or as a decorator)."""
-    previous = mode.grad_enabled
-    mode.grad_enabled = bool(enabled)
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
-
-
-def no_grad():
-    """``with no_grad():`` runs operations without recording them: no graph, no gradients,
-    near plain numpy speed. Use it for inference and for updating parameters."""
-    return set_grad_enabled(False)
-
-
-def enable_grad():
-    """Turn recording back on inside a ``no_grad`` block."""
-    return set_grad_enabled(True)
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Check every result and gradient for NaN or Inf and raise ``FloatingPointError`` at
-    the first one, naming the op and the pass (forward or backward) that produced it."""
-    previous = mode.detect_anomaly
-    mode.detect_anomaly = True
-    try:
-        yield
-    finally:
-        mode.detect_anomaly = previous
-
-
-def backward(root, grad=None, retain_graph=False, create_graph=False):
+def backward(
+    root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+) -> None:
     """Backpropagate from ``root``: accumulate d(root)/d(leaf) into every leaf's ``.grad``.
 
     The chain rule, applied once per op in reverse topological order: an op's output
@@ -79,23 +39,33 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
             "astype to an integer type)"
         )
     grad = _initial_grad(root, grad)
-    # Arrays already given to a leaf as its .grad: another leaf gets a copy rather than a
-    # second reference, so editing one .grad in place changes no other.
-    handed_out = set()
     if create_graph:
         grad = Tensor(grad)
-    # In anomaly mode, the engine checks each op's gradients itself (see _propagate), so
-    # that a NaN is blamed on the op whose backward made it.
+    # Arrays already given to a leaf as its .grad: another leaf gets a copy rather than a
+    # second reference, so editing one .grad in place changes no other.
+    handed_out: set[int] = set()
+    if root.creator is None:
+        _accumulate(root, grad, handed_out)
+        return
+    order = _topological_order(root.creator)
     saved_mode = mode.grad_enabled, mode.in_backward
     mode.grad_enabled, mode.in_backward = create_graph, True
     try:
-        if root.creator is None:
-            _accumulate(root, grad, handed_out)
-            return
-        order = _topological_order(root.creator)
-        grads = {root.creator: grad}  # op -> gradient of its output, summed over consumers
+        pending = {root.creator: grad}  # op -> gradient of its output, summed over consumers
         for fn in order:
-            _propagate(fn, grads.pop(fn), grads, handed_out, create_graph)
+            input_grads = _call_backward(fn, pending.pop(fn), create_graph)
+            for index, x in enumerate(fn.inputs):
+                gx = input_grads[index]
+                if gx is None or not fn.needs_input_grad[index]:
+                    continue
+                gx = _fit(gx, x.data, fn, index)
+                # Deliver: into .grad for a leaf, else into the gradient still being summed
+                # for the op that made x (a tensor used twice gets the sum of both).
+                if x.creator is None:
+                    _accumulate(x, gx, handed_out)
+                else:
+                    previous = pending.get(x.creator)
+                    pending[x.creator] = gx if previous is None else previous + gx
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
@@ -103,7 +73,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
             fn.release()
 
 
-def _initial_grad(root, grad):
+def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
     """d(root)/d(root): ones for a one-element root, else a copy of the ``grad`` given
     (a copy, so that nothing the engine does can change the caller's array)."""
     if grad is None:
@@ -114,7 +84,7 @@ def _initial_grad(root, grad):
                 f"or pass grad=, a tensor of shape {root.shape}"
             )
         return np.array(1, dtype=root.dtype).reshape(root.shape)  # d(root)/d(root) = 1
-    grad = np.array(_array(grad), dtype=root.dtype)
+    grad = np.array(as_array(grad), dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
@@ -122,8 +92,15 @@ def _initial_grad(root, grad):
     return grad
 
 
-def _propagate(fn, grad, grads, handed_out, create_graph):
-    """Apply ``fn``'s backward and hand each input its gradient."""
+def _call_backward(fn: Function, grad: Gradient, create_graph: bool) -> tuple:
+    """Run ``fn.backward(grad)`` and check that it kept the contract: one gradient per
+    input and, while gradients are recorded, Tensors (so they can be differentiated)."""
+    if create_graph and fn.once_differentiable:
+        raise RuntimeError(
+            f"backward(create_graph=True): '{fn.name}' is once_differentiable (its backward "
+            f"computes on numpy arrays), so its gradient cannot be differentiated again; "
+            f"write its backward with Tensor operations to get second derivatives"
+        )
     input_grads = fn.backward(grad)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
@@ -132,29 +109,38 @@ def _propagate(fn, grad, grads, handed_out, create_graph):
             f"{fn.name}.backward returned {len(input_grads)} gradient(s) for "
             f"{len(fn.inputs)} input(s); return one per input (None where there is none)"
         )
-    for i, (x, gx, needed) in enumerate(zip(fn.inputs, input_grads, fn.needs_input_grad)):
-        if not needed or gx is None:
-            continue
-        if create_graph:
-            if not isinstance(gx, Tensor):
-                gx = Tensor(gx)
-        elif type(gx) is not np.ndarray:  # a Tensor, or a numpy scalar from 0-d arithmetic
-            gx = np.asarray(_array(gx))
-        data = x.data
-        if gx.shape != data.shape:
-            gx = _unbroadcast(gx, data.shape, fn.name, i)
-        if gx.dtype != data.dtype:  # gradients keep their tensor's dtype: no silent upcast
-            gx = gx.astype(data.dtype)
-        if mode.detect_anomaly:
-            check_finite(_array(gx), f"{fn.name} produced {{}} in the backward pass (input {i})")
-        if x.creator is None:
-            _accumulate(x, gx, handed_out)
-        else:
-            previous = grads.get(x.creator)
-            grads[x.creator] = gx if previous is None else previous + gx  # fan-out: sum
+    if create_graph:
+        for index, gx in enumerate(input_grads):
+            if gx is not None and fn.needs_input_grad[index] and not isinstance(gx, Tensor):
+                raise TypeError(
+                    f"{fn.name}.backward returned a {type(gx).__name__} for input {index} "
+                    f"while the gradient is being recorded (create_graph=True), so the "
+                    f"second derivative would be lost; compute it from grad and "
+                    f"self.saved_inputs() with Tensor operations, or set "
+                    f"once_differentiable = True on the op"
+                )
+    return input_grads
 
 
-def _accumulate(leaf, grad, handed_out):
+def _fit(gx: Gradient, data: np.ndarray, fn: Function, index: int) -> Gradient:
+    """The gradient ``fn`` handed its input ``index`` (whose array is ``data``), made to
+    match it: an ndarray (or a Tensor with create_graph) of that shape and dtype, checked
+    in anomaly mode."""
+    if type(gx) is not np.ndarray:
+        if not isinstance(gx, Tensor):
+            gx = np.asarray(gx)  # a numpy scalar from 0-d arithmetic, or a Python number
+        elif not mode.grad_enabled:
+            gx = gx.data  # an op built its gradient with another op (e.g. Sum's BroadcastTo)
+    if gx.shape != data.shape:
+        gx = _unbroadcast(gx, data.shape, fn.name, index)
+    if gx.dtype != data.dtype:  # gradients keep their tensor's dtype: no silent upcast
+        gx = gx.astype(data.dtype)
+    if mode.detect_anomaly:
+        check_finite(as_array(gx), f"{fn.name} produced {{}} in the backward pass (input {index})")
+    return gx
+
+
+def _accumulate(leaf: Tensor, grad: Gradient, handed_out: set[int]) -> None:
     """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``."""
     if leaf.grad is not None:
         leaf.grad = leaf.grad + grad if isinstance(grad, Tensor) else Tensor(leaf.grad.data + grad)
@@ -168,7 +154,7 @@ def _accumulate(leaf, grad, handed_out):
     leaf.grad = grad
 
 
-def _unbroadcast(grad, shape, op_name, index):
+def _unbroadcast(grad: Gradient, shape: tuple[int, ...], op_name: str, index: int) -> Gradient:
     """Sum ``grad`` down to ``shape``, undoing numpy broadcasting.
 
     Broadcasting copies a value along new leading axes and along axes of size 1; each copy
@@ -188,7 +174,7 @@ def _unbroadcast(grad, shape, op_name, index):
     return grad
 
 
-def _topological_order(root_fn):
+def _topological_order(root_fn: Function) -> list[Function]:
     """The ops that ``root_fn`` depends on, consumers before producers, found without
     recursion (an explicit stack), so graphs of any depth work."""
     order, visited = [], set()
@@ -214,9 +200,3 @@ def _topological_order(root_fn):
                 stack.append((creator, False))
     order.reverse()
     return order
-
-
-def check_finite(array, message):
-    if array.dtype.kind in "fc" and not np.isfinite(array).all():
-        kind = "NaN" if np.isnan(array).any() else "Inf"
-        raise FloatingPointError(message.format(kind))

@@ -4,10 +4,15 @@ Training on the whole data set at once is slow, so each step uses a small random
 mini-batch. One pass over all samples is an *epoch*.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def _check_batch_size(batch_size):
+def _check_batch_size(batch_size: int) -> None:
     """Raise ValueError unless ``batch_size`` is a positive integer (``bool`` is not)."""
     is_integer = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
     if not is_integer or batch_size < 1:
@@ -47,7 +52,22 @@ class DataLoader:
         t_batch = t_train[batch_mask]
     """
 
-    def __init__(self, x, t, batch_size=100, shuffle=True, seed=None, drop_last=False):
+    x: np.ndarray  # all inputs, shape (N, ...)
+    t: np.ndarray  # all targets, shape (N, ...)
+    batch_size: int
+    shuffle: bool
+    drop_last: bool
+    rng: np.random.Generator  # draws each epoch's order
+
+    def __init__(
+        self,
+        x: ArrayLike,
+        t: ArrayLike,
+        batch_size: int = 100,
+        shuffle: bool = True,
+        seed: int | None = None,
+        drop_last: bool = False,
+    ):
         x = np.asarray(x)
         t = np.asarray(t)
         if x.ndim == 0 or t.ndim == 0 or len(x) != len(t):
@@ -66,19 +86,19 @@ class DataLoader:
         self.drop_last = drop_last
         self.rng = np.random.default_rng(seed)
 
-    def __len__(self):
+    def __len__(self) -> int:
         """Number of batches per epoch: ceil(N / B), or floor(N / B) with ``drop_last``."""
         num_samples = len(self.x)
         if self.drop_last:
             return num_samples // self.batch_size
         return (num_samples + self.batch_size - 1) // self.batch_size  # ceil(N / B)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Start a new epoch: draw the order of the samples now, then yield the batches."""
         order = self.rng.permutation(len(self.x)) if self.shuffle else None
         return self._batches(order)
 
-    def _batches(self, order):
+    def _batches(self, order: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield the batches of one epoch; ``order`` is a permutation of 0..N-1, or None."""
         for i in range(len(self)):
             start = i * self.batch_size

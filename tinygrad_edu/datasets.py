@@ -34,6 +34,8 @@ Example::
     t_train.shape  # (60000,), int64 in 0..9
 """
 
+from __future__ import annotations
+
 import gzip
 import hashlib
 import http.client
@@ -42,6 +44,7 @@ import urllib.request
 import warnings
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from tqdm import tqdm
@@ -132,6 +135,11 @@ CLASS_NAMES_FASHION = (
     "Ankle boot",
 )
 
+# One split of a data set: (images, labels) as read, or (x, t) as returned to the caller.
+Split = tuple[np.ndarray, np.ndarray]
+# Where to look for the files: (description, folder) pairs, in order.
+Places = list[tuple[str, Path]]
+
 _FIX_ADVICE = "Delete the file and load again to re-download it, or replace it with a good copy."
 
 
@@ -140,7 +148,7 @@ _FIX_ADVICE = "Delete the file and load again to re-download it, or replace it w
 # --------------------------------------------------------------------------------------------
 
 # IDX element type code -> numpy dtype (big-endian, as stored in the file).
-_IDX_TYPES = {
+_IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -154,7 +162,7 @@ _LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 _IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 
 
-def read_idx(path, sha256=None):
+def read_idx(path: str | os.PathLike[str], sha256: str | None = None) -> np.ndarray:
     """Read an IDX file (plain or gzip-compressed) into a numpy array.
 
     Args:
@@ -171,7 +179,7 @@ def read_idx(path, sha256=None):
     return _read_idx_file(Path(path), sha256)
 
 
-def _read_idx_file(path, sha256=None, magic=None):
+def _read_idx_file(path: Path, sha256: str | None = None, magic: int | None = None) -> np.ndarray:
     """Like :func:`read_idx`, optionally also requiring a particular magic number."""
     try:
         payload = _decompress(path.read_bytes(), str(path))
@@ -180,7 +188,7 @@ def _read_idx_file(path, sha256=None, magic=None):
         raise DatasetError(f"{err} {_FIX_ADVICE}") from None
 
 
-def _decompress(data, source):
+def _decompress(data: bytes, source: str) -> bytes:
     """Return ``data`` gunzipped if it starts with the gzip magic bytes 1f 8b, else unchanged."""
     if not data.startswith(_GZIP_MAGIC):
         return data
@@ -192,7 +200,9 @@ def _decompress(data, source):
         raise DatasetError(f"{source} is corrupt: bad gzip data ({err}).") from None
 
 
-def _decode_idx(payload, source, sha256=None, magic=None):
+def _decode_idx(
+    payload: bytes, source: str, sha256: str | None = None, magic: int | None = None
+) -> np.ndarray:
     """Turn the decompressed bytes of an IDX file into an array, checking everything.
 
     The header is checked first (it gives the most helpful message), then the checksum.
@@ -222,7 +232,7 @@ def _decode_idx(payload, source, sha256=None, magic=None):
     return flat.reshape(dims).astype(dtype.newbyteorder("="))  # a writable, native copy
 
 
-def _parse_idx_header(payload, source):
+def _parse_idx_header(payload: bytes, source: str) -> tuple[int, tuple[int, ...], np.dtype]:
     """Return ``(magic, dims, dtype)`` from the start of an IDX file."""
     if len(payload) < 4:
         raise DatasetError(f"{source} is truncated: it is too short to hold an IDX header.")
@@ -236,7 +246,7 @@ def _parse_idx_header(payload, source):
     return magic, dims, _IDX_TYPES[type_code]
 
 
-def _check_sha256(payload, expected, source):
+def _check_sha256(payload: bytes, expected: str, source: str) -> None:
     """Raise :class:`DatasetError` unless ``payload`` has the SHA-256 ``expected``."""
     actual = hashlib.sha256(payload).hexdigest()
     if actual != expected:
@@ -251,19 +261,22 @@ def _check_sha256(payload, expected, source):
 # --------------------------------------------------------------------------------------------
 
 
-def _cache_dir(subfolder):
+def _cache_dir(subfolder: str) -> Path:
     """The per-user cache folder for one data set, e.g. ``~/.cache/tinygrad_edu/mnist``."""
     root = os.environ.get("TINYGRAD_EDU_CACHE")
-    if not root:
+    if root:
+        cache = Path(root)
+    else:
         xdg = os.environ.get("XDG_CACHE_HOME")
-        base = Path(xdg) if xdg else Path.home() / ".cache"
-        root = base / "tinygrad_edu"
-    return Path(root).expanduser() / subfolder
+        cache = (Path(xdg) if xdg else Path.home() / ".cache") / "tinygrad_edu"
+    return cache.expanduser() / subfolder
 
 
-def _search_dirs(subfolder, data_dir, system_dir=None):
+def _search_dirs(
+    subfolder: str, data_dir: str | os.PathLike[str] | None, system_dir: Path | None = None
+) -> Places:
     """The folders to look in, in order, as ``(description, path)`` pairs."""
-    places = []
+    places: Places = []
     if data_dir is not None:
         places.append(("data_dir argument", Path(data_dir).expanduser()))
     data_root = os.environ.get("TINYGRAD_EDU_DATA")
@@ -275,7 +288,7 @@ def _search_dirs(subfolder, data_dir, system_dir=None):
     return places
 
 
-def _file_in(folder, name):
+def _file_in(folder: Path, name: str) -> Path | None:
     """The path of ``name`` or ``name.gz`` inside ``folder``, or None if neither exists."""
     for candidate in (folder / name, folder / f"{name}.gz"):
         if candidate.is_file():
@@ -283,12 +296,12 @@ def _file_in(folder, name):
     return None
 
 
-def _missing_files(folder, prefix=""):
+def _missing_files(folder: Path, prefix: str = "") -> list[str]:
     """The names of the four files that ``folder`` lacks (empty if it has them all)."""
     return [name for name in FILE_NAMES if _file_in(folder, prefix + name) is None]
 
 
-def _find_data(places):
+def _find_data(places: Places) -> Path | None:
     """The first folder of ``places`` holding all four files, or None."""
     for _, folder in places:
         if not _missing_files(folder):
@@ -296,7 +309,7 @@ def _find_data(places):
     return None
 
 
-def _describe_search(places):
+def _describe_search(places: Places) -> str:
     """One line per place looked in, saying what was missing there."""
     lines = []
     for description, folder in places:
@@ -313,7 +326,9 @@ def _describe_search(places):
 # --------------------------------------------------------------------------------------------
 
 
-def _load_folder(folder, sha256_table, prefix=""):
+def _load_folder(
+    folder: Path, sha256_table: dict[str, str], prefix: str = ""
+) -> tuple[Split, Split]:
     """Read and check the four files in ``folder``.
 
     Returns:
@@ -325,10 +340,15 @@ def _load_folder(folder, sha256_table, prefix=""):
     return train, test
 
 
-def _load_split(folder, images_name, labels_name, sha256_table, prefix):
+def _load_split(
+    folder: Path, images_name: str, labels_name: str, sha256_table: dict[str, str], prefix: str
+) -> Split:
     """Read one images file and its labels file, and check that they belong together."""
     images_path = _file_in(folder, prefix + images_name)
     labels_path = _file_in(folder, prefix + labels_name)
+    if images_path is None or labels_path is None:  # e.g. a damaged install's bundled sample
+        missing = ", ".join(f"{name}[.gz]" for name in _missing_files(folder, prefix))
+        raise DatasetError(f"{folder} is incomplete: missing {missing}.")
     images = _read_idx_file(images_path, sha256_table[images_name], _IMAGES_MAGIC)
     labels = _read_idx_file(labels_path, sha256_table[labels_name], _LABELS_MAGIC)
     if images.shape[1:] != (28, 28):
@@ -347,7 +367,9 @@ def _load_split(folder, images_name, labels_name, sha256_table, prefix):
     return images, labels
 
 
-def _prepare(images, labels, normalize, flatten, one_hot_label):
+def _prepare(
+    images: np.ndarray, labels: np.ndarray, normalize: bool, flatten: bool, one_hot_label: bool
+) -> Split:
     """Convert raw arrays to the form the caller asked for.
 
     Args:
@@ -372,7 +394,9 @@ def _prepare(images, labels, normalize, flatten, one_hot_label):
     return x, t
 
 
-def _prepare_all(data, normalize, flatten, one_hot_label):
+def _prepare_all(
+    data: tuple[Split, Split], normalize: bool, flatten: bool, one_hot_label: bool
+) -> tuple[Split, Split]:
     """Apply :func:`_prepare` to both the training and the test split."""
     (train_images, train_labels), (test_images, test_labels) = data
     train = _prepare(train_images, train_labels, normalize, flatten, one_hot_label)
@@ -385,19 +409,19 @@ def _prepare_all(data, normalize, flatten, one_hot_label):
 # --------------------------------------------------------------------------------------------
 
 
-def _download_missing(folder, mirrors, sha256_table):
+def _download_missing(folder: Path, mirrors: list[str], sha256_table: dict[str, str]) -> None:
     """Download into ``folder`` each of the four files it does not have yet."""
     for name in _missing_files(folder):
         _download_file(f"{name}.gz", folder, mirrors, sha256_table[name])
 
 
-def _download_file(filename, folder, mirrors, sha256):
+def _download_file(filename: str, folder: Path, mirrors: list[str], sha256: str) -> None:
     """Fetch ``filename`` from the first mirror that delivers a good copy.
 
     Raises:
         DatasetError: listing every URL tried and why it failed.
     """
-    failures = []
+    failures: list[str] = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + filename
         try:
@@ -408,7 +432,7 @@ def _download_file(filename, folder, mirrors, sha256):
     raise DatasetError(f"could not download {filename}; tried:\n" + "\n".join(failures))
 
 
-def _fetch(url, destination, sha256):
+def _fetch(url: str, destination: Path, sha256: str) -> None:
     """Download ``url`` to ``destination``, showing a progress bar.
 
     The bytes go to a temporary file that is renamed to ``destination`` only after the whole
@@ -427,7 +451,7 @@ def _fetch(url, destination, sha256):
             _decode_idx(payload, url, sha256)
 
 
-def _copy_with_progress(response, file, total, label):
+def _copy_with_progress(response: IO[bytes], file: IO[bytes], total: int | None, label: str) -> int:
     """Copy the response body into ``file`` chunk by chunk; return the number of bytes."""
     received = 0
     with tqdm(total=total, unit="B", unit_scale=True, desc=label) as bar:
@@ -443,7 +467,9 @@ def _copy_with_progress(response, file, total, label):
 # --------------------------------------------------------------------------------------------
 
 
-def _find_or_download(places, subfolder, download, mirrors, sha256_table):
+def _find_or_download(
+    places: Places, subfolder: str, download: bool, mirrors: list[str], sha256_table: dict[str, str]
+) -> tuple[Path | None, str | None]:
     """Find the four files in ``places``, or else download them into the cache.
 
     Returns:
@@ -464,8 +490,13 @@ def _find_or_download(places, subfolder, download, mirrors, sha256_table):
 
 
 def load_mnist(
-    normalize=True, flatten=True, one_hot_label=False, data_dir=None, download=True, fallback=True
-):
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    fallback: bool = True,
+) -> tuple[Split, Split]:
     """Load MNIST handwritten digits: 60,000 training and 10,000 test images.
 
     Args:
@@ -502,7 +533,7 @@ def load_mnist(
     return _prepare_all(data, normalize, flatten, one_hot_label)
 
 
-def _sample_warning(problem):
+def _sample_warning(problem: str | None) -> str:
     """The message shown when falling back to the bundled sample."""
     return (
         f"MNIST not found ({problem}): using the bundled 10,000-image MNIST sample "
@@ -514,8 +545,12 @@ def _sample_warning(problem):
 
 
 def load_fashion_mnist(
-    normalize=True, flatten=True, one_hot_label=False, data_dir=None, download=True
-):
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+) -> tuple[Split, Split]:
     """Load Fashion-MNIST: 60,000 training and 10,000 test images of clothes, 10 classes.
 
     The arguments and results are as for :func:`load_mnist`; the class names are in

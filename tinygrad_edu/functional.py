@@ -5,61 +5,54 @@ average over the batch (the first axis), like PyTorch's defaults, except the stu
 ``sum_squared_error``.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from tinygrad_edu.ops import Function, stable_sigmoid
-from tinygrad_edu.tensor import Tensor
-
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
+from tinygrad_edu.tensor import Tensor, TensorLike, as_array, as_tensor
 
 # ------------------------------------------------------------------ activations
 
 
-def relu(x):
+def relu(x: TensorLike) -> Tensor:
     """max(x, 0), elementwise."""
-    return _tensor(x).relu()
+    return as_tensor(x).relu()
 
 
-def sigmoid(x):
+def sigmoid(x: TensorLike) -> Tensor:
     """1 / (1 + exp(-x)), elementwise, without overflow for large |x|."""
-    return _tensor(x).sigmoid()
+    return as_tensor(x).sigmoid()
 
 
-def tanh(x):
+def tanh(x: TensorLike) -> Tensor:
     """The hyperbolic tangent, elementwise: a sigmoid stretched to (-1, 1)."""
-    return _tensor(x).tanh()
+    return as_tensor(x).tanh()
 
 
-def softmax(x, axis=-1):
+def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``: each row of (N, C) scores becomes probabilities."""
-    return _tensor(x).softmax(axis)
+    return as_tensor(x).softmax(axis)
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably as x - logsumexp(x)."""
-    return _tensor(x).log_softmax(axis)
+    return as_tensor(x).log_softmax(axis)
 
 
-def step_function(x):
+def step_function(x: TensorLike) -> Tensor:
     """The perceptron's activation: 1 where x > 0, else 0 (not differentiable: its
     gradient is zero almost everywhere, which is why networks use sigmoid or ReLU)."""
-    return Tensor((_array(x) > 0).astype(np.int64))
+    return Tensor((as_array(x) > 0).astype(np.int64))
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x: TensorLike, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by
     1 / (1 - p), so the expected value is unchanged and evaluation needs no rescaling.
     Uses numpy's global random generator (seed it with ``np.random.seed``)."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
-    x = _tensor(x)
+    x = as_tensor(x)
     if not training or p == 0:
         return x
     mask = (np.random.random_sample(x.shape) >= p).astype(x.dtype)
@@ -98,9 +91,9 @@ class Linear(Function):
         return grad_x, grad_w, rows.sum(axis=0)
 
 
-def linear(x, weight, bias=None):
+def linear(x: TensorLike, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight + bias, with weight of shape (in_features, out_features) as in the book."""
-    x = _tensor(x)
+    x = as_tensor(x)
     return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
 
 
@@ -152,7 +145,7 @@ class CrossEntropy(Function):
         return (probs * t.sum(axis=1, keepdims=True) - t) * (grad / n)
 
 
-def cross_entropy(logits, target):
+def cross_entropy(logits: TensorLike, target: TensorLike) -> Tensor:
     """The mean over the batch of the softmax cross-entropy.
 
     Args:
@@ -162,7 +155,7 @@ def cross_entropy(logits, target):
     Returns:
         a scalar Tensor.
     """
-    logits, target = _tensor(logits), _array(target)
+    logits, target = as_tensor(logits), as_array(target)
     if logits.ndim == 1:
         logits, target = logits.reshape(1, -1), target.reshape(1, *target.shape)
     if logits.ndim != 2:
@@ -211,11 +204,11 @@ class BCEWithLogits(Function):
         return (probs - self.target) * (grad / x.size)  # dL/dx = (sigmoid(x) - t) / N
 
 
-def binary_cross_entropy_with_logits(logits, target):
+def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike) -> Tensor:
     """Mean binary cross-entropy of ``target`` (0/1 or probabilities) given logits."""
-    logits = _tensor(logits)
+    logits = as_tensor(logits)
     target = _same_shape("binary_cross_entropy_with_logits", logits, target)
-    return BCEWithLogits(_array(target))(logits)
+    return BCEWithLogits(as_array(target))(logits)
 
 
 class BinaryCrossEntropy(Function):
@@ -240,36 +233,36 @@ class BinaryCrossEntropy(Function):
         return (p - self.target) / (p * (1 - p)).clip(1e-12, None) * (grad / p.size)
 
 
-def binary_cross_entropy(probs, target):
+def binary_cross_entropy(probs: TensorLike, target: TensorLike) -> Tensor:
     """Mean binary cross-entropy of ``target`` given probabilities in [0, 1]."""
-    probs = _tensor(probs)
+    probs = as_tensor(probs)
     p = probs.data
     if ((p < 0) | (p > 1)).any():
         raise ValueError(
             "binary_cross_entropy: probs must lie in [0, 1]; pass logits to "
             "binary_cross_entropy_with_logits instead"
         )
-    return BinaryCrossEntropy(_array(_same_shape("binary_cross_entropy", probs, target)))(probs)
+    return BinaryCrossEntropy(as_array(_same_shape("binary_cross_entropy", probs, target)))(probs)
 
 
-def mse_loss(y, t):
+def mse_loss(y: TensorLike, t: TensorLike) -> Tensor:
     """Mean squared error, mean((y - t)^2) over all elements (PyTorch's mse_loss)."""
-    y = _tensor(y)
+    y = as_tensor(y)
     return ((y - _same_shape("mse_loss", y, t)) ** 2).mean()
 
 
-def sum_squared_error(y, t):
+def sum_squared_error(y: TensorLike, t: TensorLike) -> Tensor:
     """0.5 * sum((y - t)^2): the study notes' "mean_squared_error" (E = 1/2 sum (y_k - t_k)^2)."""
-    y = _tensor(y)
+    y = as_tensor(y)
     return 0.5 * ((y - _same_shape("sum_squared_error", y, t)) ** 2).sum()
 
 
-def cross_entropy_error(y, t):
+def cross_entropy_error(y: TensorLike, t: TensorLike) -> Tensor:
     """The study notes' cross-entropy on probabilities: -sum(t * log(y + 1e-7)), averaged
     over the batch. ``y``: (N, C) or (C,) probabilities; ``t``: one-hot rows of the same
     shape, or class indices (N,). The 1e-7 keeps log away from log(0) = -inf."""
-    y = _tensor(y)
-    t = _array(t)
+    y = as_tensor(y)
+    t = as_array(t)
     if y.ndim == 1:
         y, t = y.reshape(1, -1), t.reshape(1, -1) if t.shape == y.shape else t.reshape(1)
     n = y.shape[0]
@@ -283,7 +276,7 @@ def cross_entropy_error(y, t):
     return -(y[np.arange(n), t] + 1e-7).log().sum() / n
 
 
-def _same_shape(op, y, t):
+def _same_shape(op: str, y: Tensor, t: TensorLike) -> Tensor | np.ndarray:
     """The target ``t``, checked to have the shape of the prediction ``y`` (a Tensor).
 
     A Tensor target stays a Tensor (so it can be differentiated); anything else becomes

@@ -19,7 +19,20 @@ Vocabulary, for one class taken as "positive":
     FN (false negative)  the sample is positive but was predicted negative
 """
 
+from __future__ import annotations
+
+from typing import Literal
+
 import numpy as np
+import numpy.typing as npt
+from numpy.typing import ArrayLike
+
+# Names for the types in the signatures below.
+FloatArray = npt.NDArray[np.float64]
+# The ``average`` of precision, recall and F1: how they combine the classes.
+Average = Literal["binary", "macro", "micro"] | None
+# What those three return: one number, or for average=None one score per class, shape (K,).
+Score = float | FloatArray
 
 _AVERAGES = ("binary", "macro", "micro", None)
 
@@ -29,7 +42,7 @@ _AVERAGES = ("binary", "macro", "micro", None)
 # ---------------------------------------------------------------------------
 
 
-def _as_samples(func_name, name, y):
+def _as_samples(func_name: str, name: str, y: ArrayLike) -> np.ndarray:
     """``np.asarray(y)``, checked to hold one entry (label) or row (scores) per sample."""
     y = np.asarray(y)
     if y.ndim == 0:
@@ -40,7 +53,9 @@ def _as_samples(func_name, name, y):
     return y
 
 
-def _check_same_length(func_name, y_true, y_pred, pred_name="y_pred"):
+def _check_same_length(
+    func_name: str, y_true: np.ndarray, y_pred: np.ndarray, pred_name: str = "y_pred"
+) -> None:
     """Raise ValueError unless ``y_true`` and ``y_pred`` have the same number of samples."""
     if len(y_true) != len(y_pred):
         raise ValueError(
@@ -51,7 +66,7 @@ def _check_same_length(func_name, y_true, y_pred, pred_name="y_pred"):
         raise ValueError(f"{func_name}: y_true and {pred_name} are empty; need at least one sample")
 
 
-def _to_labels(func_name, name, y):
+def _to_labels(func_name: str, name: str, y: np.ndarray) -> npt.NDArray[np.integer]:
     """Turn ``y`` into a 1-D integer array of class labels, shape (N,).
 
     A 2-D array of shape (N, C) (one-hot targets or class scores) becomes its argmax over
@@ -86,7 +101,9 @@ def _to_labels(func_name, name, y):
     raise ValueError(f"{func_name}: {name} must hold integer class labels, got dtype {y.dtype}")
 
 
-def _labels_pair(func_name, y_true, y_pred):
+def _labels_pair(
+    func_name: str, y_true: ArrayLike, y_pred: ArrayLike
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
     """Check and convert ``y_true`` and ``y_pred``; return two label arrays of shape (N,)."""
     y_true = _as_samples(func_name, "y_true", y_true)
     y_pred = _as_samples(func_name, "y_pred", y_pred)
@@ -99,7 +116,7 @@ def _labels_pair(func_name, y_true, y_pred):
     return _to_labels(func_name, "y_true", y_true), _to_labels(func_name, "y_pred", y_pred)
 
 
-def _check_average(func_name, average):
+def _check_average(func_name: str, average: object) -> None:
     if average not in _AVERAGES:
         raise ValueError(
             f"{func_name}: unknown average={average!r}; "
@@ -107,7 +124,7 @@ def _check_average(func_name, average):
         )
 
 
-def _safe_divide(numerator, denominator):
+def _safe_divide(numerator: ArrayLike, denominator: ArrayLike) -> FloatArray:
     """Elementwise ``numerator / denominator``, with 0.0 wherever the denominator is 0."""
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
@@ -121,7 +138,7 @@ def _safe_divide(numerator, denominator):
 # ---------------------------------------------------------------------------
 
 
-def accuracy(y_true, y_pred):
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of samples whose predicted label equals the true label.
 
     Args:
@@ -139,7 +156,9 @@ def accuracy(y_true, y_pred):
     return float(np.mean(y_true == y_pred))
 
 
-def confusion_matrix(y_true, y_pred, num_classes=None):
+def confusion_matrix(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None
+) -> npt.NDArray[np.int64]:
     """Count how often each true class was predicted as each class.
 
     ``cm[i, j]`` is the number of samples with true class ``i`` predicted as class ``j``:
@@ -201,7 +220,9 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
 # ---------------------------------------------------------------------------
 
 
-def _per_class_counts(y_true, y_pred):
+def _per_class_counts(
+    y_true: np.ndarray, y_pred: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """TP, FP and FN of every class present in ``y_true`` or ``y_pred``.
 
     Args:
@@ -220,7 +241,9 @@ def _per_class_counts(y_true, y_pred):
     return labels, tp, fp, fn
 
 
-def _binary_counts(func_name, y_true, y_pred, pos_label):
+def _binary_counts(
+    func_name: str, y_true: np.ndarray, y_pred: np.ndarray, pos_label: int
+) -> tuple[np.integer, np.integer, np.integer]:
     """TP, FP and FN with ``pos_label`` as the positive class (all other labels negative)."""
     labels = np.union1d(y_true, y_pred)
     if len(labels) > 2:
@@ -241,11 +264,17 @@ def _binary_counts(func_name, y_true, y_pred, pos_label):
     return tp, fp, fn
 
 
-def _precision_recall_f1(func_name, y_true, y_pred, average, pos_label):
+def _precision_recall_f1(
+    func_name: str, y_true: ArrayLike, y_pred: ArrayLike, average: Average, pos_label: int
+) -> tuple[Score, Score, Score]:
     """Shared work of ``precision``, ``recall`` and ``f1_score``; returns (P, R, F1)."""
     _check_average(func_name, average)
     y_true, y_pred = _labels_pair(func_name, y_true, y_pred)
 
+    # The counts: numbers for one positive class, or arrays of shape (K,), one per class.
+    tp: np.integer | np.ndarray
+    fp: np.integer | np.ndarray
+    fn: np.integer | np.ndarray
     if average == "binary":
         tp, fp, fn = _binary_counts(func_name, y_true, y_pred, pos_label)
     else:
@@ -267,7 +296,9 @@ def _precision_recall_f1(func_name, y_true, y_pred, average, pos_label):
     return float(precision_), float(recall_), float(f1)
 
 
-def precision(y_true, y_pred, average="binary", pos_label=1):
+def precision(
+    y_true: ArrayLike, y_pred: ArrayLike, average: Average = "binary", pos_label: int = 1
+) -> Score:
     """Precision: of the samples predicted positive, the fraction that really are positive.
 
     P = TP / (TP + FP). If nothing is predicted positive (TP + FP = 0), the precision is
@@ -287,6 +318,9 @@ def precision(y_true, y_pred, average="binary", pos_label=1):
     Returns:
         float, or np.ndarray of shape (K,) with one score per class for ``average=None``.
 
+    The same arguments, and the same kind of result, serve :func:`recall` and
+    :func:`f1_score`.
+
     Example:
         >>> precision([1, 1, 1, 0, 0], [1, 1, 0, 1, 0])  # TP=2, FP=1
         0.6666666666666666
@@ -294,25 +328,16 @@ def precision(y_true, y_pred, average="binary", pos_label=1):
     return _precision_recall_f1("precision", y_true, y_pred, average, pos_label)[0]
 
 
-def recall(y_true, y_pred, average="binary", pos_label=1):
+def recall(
+    y_true: ArrayLike, y_pred: ArrayLike, average: Average = "binary", pos_label: int = 1
+) -> Score:
     """Recall: of the positive samples, the fraction that were predicted positive.
 
     R = TP / (TP + FN). If there are no positive samples (TP + FN = 0), the recall is
     defined as 0.0 (scikit-learn does the same, with a warning).
 
-    Args:
-        y_true: true labels, shape (N,), or one-hot targets, shape (N, C).
-        y_pred: predicted labels, shape (N,), or class scores, shape (N, C).
-        average: how to combine the classes.
-            ``"binary"``: only the class ``pos_label`` is positive (at most 2 classes).
-            ``"macro"``: score every class separately, then take the plain mean.
-            ``"micro"``: add up TP, FP and FN over all classes, then compute one score.
-            ``None``: return the per-class scores.
-            The classes are the labels that occur in ``y_true`` or ``y_pred``, sorted.
-        pos_label: the positive class when ``average="binary"``.
-
-    Returns:
-        float, or np.ndarray of shape (K,) with one score per class for ``average=None``.
+    Args and Returns: as for :func:`precision` (labels (N,) or rows (N, C); ``average`` is
+    "binary", "macro", "micro", or None for an array of per-class scores, shape (K,)).
 
     Example:
         >>> recall([1, 1, 1, 0, 0], [1, 1, 0, 1, 0])  # TP=2, FN=1
@@ -321,7 +346,9 @@ def recall(y_true, y_pred, average="binary", pos_label=1):
     return _precision_recall_f1("recall", y_true, y_pred, average, pos_label)[1]
 
 
-def f1_score(y_true, y_pred, average="binary", pos_label=1):
+def f1_score(
+    y_true: ArrayLike, y_pred: ArrayLike, average: Average = "binary", pos_label: int = 1
+) -> Score:
     """F1 score: the harmonic mean of precision and recall.
 
     F1 = 2 P R / (P + R), and 0.0 when P = R = 0. With ``average="macro"`` it is the mean of
@@ -329,19 +356,8 @@ def f1_score(y_true, y_pred, average="binary", pos_label=1):
     data, micro precision = micro recall = micro F1 = accuracy, because every wrong
     prediction is one FP (for the predicted class) and one FN (for the true class).
 
-    Args:
-        y_true: true labels, shape (N,), or one-hot targets, shape (N, C).
-        y_pred: predicted labels, shape (N,), or class scores, shape (N, C).
-        average: how to combine the classes.
-            ``"binary"``: only the class ``pos_label`` is positive (at most 2 classes).
-            ``"macro"``: score every class separately, then take the plain mean.
-            ``"micro"``: add up TP, FP and FN over all classes, then compute one score.
-            ``None``: return the per-class scores.
-            The classes are the labels that occur in ``y_true`` or ``y_pred``, sorted.
-        pos_label: the positive class when ``average="binary"``.
-
-    Returns:
-        float, or np.ndarray of shape (K,) with one score per class for ``average=None``.
+    Args and Returns: as for :func:`precision` (labels (N,) or rows (N, C); ``average`` is
+    "binary", "macro", "micro", or None for an array of per-class scores, shape (K,)).
 
     Example:
         >>> f1_score([1, 1, 1, 0, 0], [1, 1, 0, 1, 0])  # P = R = 2/3
@@ -355,7 +371,9 @@ def f1_score(y_true, y_pred, average="binary", pos_label=1):
 # ---------------------------------------------------------------------------
 
 
-def _binary_scores(func_name, y_true, y_score):
+def _binary_scores(
+    func_name: str, y_true: ArrayLike, y_score: ArrayLike
+) -> tuple[npt.NDArray[np.bool_], FloatArray]:
     """Check the inputs of ``roc_curve``; return (is_positive, scores), both shape (N,)."""
     y_true = _as_samples(func_name, "y_true", y_true)
     y_score = _as_samples(func_name, "y_score", y_score)
@@ -391,7 +409,9 @@ def _binary_scores(func_name, y_true, y_score):
     return y_true == 1, y_score
 
 
-def _roc_curve(func_name, y_true, y_score):
+def _roc_curve(
+    func_name: str, y_true: ArrayLike, y_score: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     is_positive, y_score = _binary_scores(func_name, y_true, y_score)
 
     # Sort by score, highest first. Lowering the threshold step by step, every sample with
@@ -418,7 +438,7 @@ def _roc_curve(func_name, y_true, y_score):
     return fpr, tpr, thresholds
 
 
-def roc_curve(y_true, y_score):
+def roc_curve(y_true: ArrayLike, y_score: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Receiver operating characteristic: the trade-off between TPR and FPR.
 
     Predict "positive" when ``score >= threshold`` and lower the threshold from +inf to the
@@ -445,7 +465,7 @@ def roc_curve(y_true, y_score):
     return _roc_curve("roc_curve", y_true, y_score)
 
 
-def roc_auc(y_true, y_score):
+def roc_auc(y_true: ArrayLike, y_score: ArrayLike) -> float:
     """Area under the ROC curve (AUC), by the trapezoid rule.
 
     The AUC equals the probability that a random positive sample scores higher than a random

@@ -12,14 +12,23 @@ Same interface as the notes (``params``, ``predict``, ``loss``, ``accuracy``, ``
         print(key, np.mean(np.abs(grad_backprop[key] - grad_numerical[key])))
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from tinygrad_edu import functional as F
 from tinygrad_edu import numerical
 from tinygrad_edu._io import read_npz
-from tinygrad_edu.autograd import no_grad
-from tinygrad_edu.nn import Linear, Module, ReLU, Sequential
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.grad_mode import no_grad
+from tinygrad_edu.nn import Module
+from tinygrad_edu.tensor import Tensor, TensorLike
+
+Weights = dict[str, np.ndarray]  # a saved network's arrays by name, as in state_dict()
 
 
 class TwoLayerNet(Module):
@@ -31,30 +40,35 @@ class TwoLayerNet(Module):
     """
 
     def __init__(
-        self, input_size, hidden_size, output_size, weight_init_std=0.01, dtype=np.float64
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        dtype: DTypeLike = np.float64,
     ):
         self.W1, self.b1 = _weight(input_size, hidden_size, weight_init_std, dtype)
         self.W2, self.b2 = _weight(hidden_size, output_size, weight_init_std, dtype)
 
     @property
-    def params(self):
+    def params(self) -> dict[str, np.ndarray]:
         """{"W1": ndarray, "b1": ..., "W2": ..., "b2": ...}: the parameters' arrays, as in the
         notes. They are shared with the Tensors, so the notes' in-place update
         ``net.params[key] -= lr * grad[key]`` trains the net."""
         return {name: p.data for name, p in self.named_parameters()}
 
-    def predict(self, x):
+    def predict(self, x: TensorLike) -> Tensor:
         """(N, input_size) -> (N, output_size) scores (before softmax)."""
         h = F.relu(F.linear(x, self.W1, self.b1))
         return F.linear(h, self.W2, self.b2)
 
     forward = predict
 
-    def loss(self, x, t):
+    def loss(self, x: TensorLike, t: ArrayLike) -> Tensor:
         """Mean softmax cross-entropy; t: class indices (N,) or one-hot (N, output_size)."""
         return F.cross_entropy(self.predict(x), t)
 
-    def accuracy(self, x, t):
+    def accuracy(self, x: TensorLike, t: ArrayLike) -> float:
         """The fraction of rows whose largest score is the true class."""
         with no_grad():
             y = self.predict(x).data.argmax(axis=1)
@@ -63,13 +77,13 @@ class TwoLayerNet(Module):
             t = t.argmax(axis=1)
         return float(np.mean(y == t))
 
-    def gradient(self, x, t):
+    def gradient(self, x: TensorLike, t: ArrayLike) -> dict[str, np.ndarray]:
         """Gradients by backpropagation: {name: ndarray}."""
         self.zero_grad()
         self.loss(x, t).backward()
-        return {name: p.grad.data for name, p in self.named_parameters()}
+        return {name: cast(Tensor, p.grad).data for name, p in self.named_parameters()}
 
-    def numerical_gradient(self, x, t):
+    def numerical_gradient(self, x: TensorLike, t: ArrayLike) -> dict[str, np.ndarray]:
         """Gradients by central differences, one weight at a time (slow!): {name: ndarray}."""
 
         def loss_w(_):
@@ -90,55 +104,44 @@ class ThreeLayerNet(Module):
     """
 
     def __init__(
-        self, input_size, hidden1, hidden2, output_size, weight_init_std=0.01, dtype=np.float32
+        self,
+        input_size: int,
+        hidden1: int,
+        hidden2: int,
+        output_size: int,
+        weight_init_std: float = 0.01,
+        dtype: DTypeLike = np.float32,
     ):
         self.W1, self.b1 = _weight(input_size, hidden1, weight_init_std, dtype)
         self.W2, self.b2 = _weight(hidden1, hidden2, weight_init_std, dtype)
         self.W3, self.b3 = _weight(hidden2, output_size, weight_init_std, dtype)
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         z1 = F.sigmoid(F.linear(x, self.W1, self.b1))
         z2 = F.sigmoid(F.linear(z1, self.W2, self.b2))
         return F.softmax(F.linear(z2, self.W3, self.b3))
 
 
-def _weight(n_in, n_out, std, dtype):
+def _weight(n_in: int, n_out: int, std: float, dtype: DTypeLike) -> tuple[Tensor, Tensor]:
     """A layer's parameters as in the notes: W ~ N(0, std^2) of shape (n_in, n_out), b = 0."""
     w = std * np.random.standard_normal((n_in, n_out))
     return Tensor(w.astype(dtype), requires_grad=True), Tensor(np.zeros(n_out, dtype), True)
 
 
-def load_network(path):
-    """Rebuild a saved network from its ``.npz`` file, recognised by its array names:
+def load_network(path: str | os.PathLike[str], build: Callable[[Weights], Module]) -> Module:
+    """Rebuild a saved network: read the arrays of the ``.npz`` file at ``path`` (pickles
+    are refused), ``build(arrays)`` the Module they describe, and load them into it.
 
-    * ``0.weight, 0.bias, 2.weight, 2.bias``: the flagship's Linear-ReLU-Linear
-      ``nn.Sequential`` (``tinygrad-edu train --out DIR`` saves it);
-    * ``W1, b1, W2, b2, W3, b3``: ``ThreeLayerNet``, e.g. the book's ``sample_weight``;
-    * ``W1, b1, W2, b2``: ``TwoLayerNet``.
+    ``build`` receives ``{name: ndarray}`` and returns a Module whose ``state_dict`` has
+    those names and shapes, e.g. for a ``TwoLayerNet``::
 
-    Returns the Module with the weights loaded (in their stored dtype). Raises ValueError
-    for an unsafe or unreadable file or arrays that fit none of these.
+        load_network(path, lambda w: TwoLayerNet(*w["W1"].shape, w["W2"].shape[1]))
+
+    Raises ValueError, naming the file, for an unsafe or unreadable file or arrays that
+    do not fit the network ``build`` made (``build`` may raise ValueError too).
     """
     weights = read_npz(path)
-    shape = {name: array.shape for name, array in weights.items()}
-    dtype = next(iter(weights.values())).dtype if weights else None
     try:
-        if set(weights) == {"0.weight", "0.bias", "2.weight", "2.bias"}:
-            (n_in, n_hidden), (_, n_out) = shape["0.weight"], shape["2.weight"]
-            model = Sequential(
-                Linear(n_in, n_hidden, dtype=dtype), ReLU(), Linear(n_hidden, n_out, dtype=dtype)
-            )
-        elif set(weights) == {"W1", "b1", "W2", "b2", "W3", "b3"}:
-            sizes = (*shape["W1"], shape["W2"][1], shape["W3"][1])
-            model = ThreeLayerNet(*sizes, dtype=dtype)
-        elif set(weights) == {"W1", "b1", "W2", "b2"}:
-            model = TwoLayerNet(*shape["W1"], shape["W2"][1], dtype=dtype)
-        else:
-            raise ValueError(
-                f"arrays {sorted(weights)} match no known network; expected the flagship's "
-                f"['0.bias', '0.weight', '2.bias', '2.weight'], ThreeLayerNet's W1..b3 or "
-                f"TwoLayerNet's W1..b2"
-            )
-        return model.load_state_dict(weights)
+        return build(weights).load_state_dict(weights)
     except (ValueError, TypeError, KeyError) as err:
         raise ValueError(f"load_network: {path}: {err}") from None

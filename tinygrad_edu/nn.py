@@ -6,11 +6,18 @@ order they were assigned. Weights are (in_features, out_features), as in the boo
 (y = x @ W + b); PyTorch stores the transpose.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from tinygrad_edu import functional as F
 from tinygrad_edu._io import atomic_write, read_npz
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, TensorLike, as_tensor
 
 
 class Module:
@@ -18,18 +25,18 @@ class Module:
 
     training = True
 
-    def forward(self, *args):
+    def forward(self, *args: Any) -> Any:
         """The computation; ``module(x)`` calls it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    def children(self):
+    def children(self) -> list[tuple[str, Module]]:
         """(name, sub-module) pairs, found among the attributes."""
         return [(name, value) for name, value in vars(self).items() if isinstance(value, Module)]
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix: str = "") -> list[tuple[str, Tensor]]:
         """(dotted name, parameter) pairs, e.g. ("0.weight", Tensor). A parameter without
         a ``name`` takes its dotted name, which graph drawings show."""
         pairs = [
@@ -48,32 +55,32 @@ class Module:
                     p.name = name
         return unique
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         """The parameters, as a list (each once), in the order of ``named_parameters``."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Reset every parameter's gradient (to None)."""
         for p in self.parameters():
             p.grad = None
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         """Switch to training mode (dropout on); returns self."""
         self.training = mode
         for _, child in self.children():
             child.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         """Switch to evaluation mode (dropout off); returns self."""
         return self.train(False)
 
     # ------------------------------------------------------------- saving, loading
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """{dotted name: copy of the parameter's array}."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> Module:
         """Copy arrays into the parameters, in place and in the parameters' dtype.
 
         Raises KeyError naming a missing or unexpected key, ValueError naming a key whose
@@ -97,22 +104,23 @@ class Module:
             p.data[...] = state[name]
         return self
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the parameters to an ``.npz`` file (atomically: a temporary file, then
         a rename, so an interrupted save never leaves a truncated file)."""
+        arrays: dict[str, Any] = self.state_dict()
         with atomic_write(path) as f:
-            np.savez(f, **self.state_dict())
+            np.savez(f, **arrays)
 
-    def load(self, path):
+    def load(self, path: str | os.PathLike[str]) -> Module:
         """Read parameters saved by ``save`` (pickles are refused: they can run code)."""
         return self.load_state_dict(read_npz(path))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self.children()]
         inner = "".join(f"\n  {line}" for line in lines)
         return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if lines else ''})"
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """What repr shows inside the parentheses: by default the module's own parameters."""
         return ", ".join(
             f"{name}={value.shape}"
@@ -130,7 +138,14 @@ class Linear(Module):
     Uses numpy's global random generator: seed it with ``np.random.seed``.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, init="he"):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: DTypeLike = np.float32,
+        init: str = "he",
+    ):
         gains = {"he": 2.0, "xavier": 1.0}
         if init not in gains:
             raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
@@ -140,13 +155,13 @@ class Linear(Module):
         self.weight = Tensor(w.astype(dtype), requires_grad=True)
         self.bias = Tensor(np.zeros(out_features, dtype), requires_grad=True) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         try:
             return F.linear(x, self.weight, self.bias)
         except ValueError as err:  # say which layer: "Linear(in_features=...): linear: ..."
             raise ValueError(f"{self!r}: {err}") from None
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         bias = "" if self.bias is not None else ", bias=False"
         return f"in_features={self.in_features}, out_features={self.out_features}{bias}"
 
@@ -154,82 +169,82 @@ class Linear(Module):
 class ReLU(Module):
     """max(x, 0), elementwise."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.relu(x)
 
 
 class Sigmoid(Module):
     """1 / (1 + e^-x), elementwise."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
     """The hyperbolic tangent, elementwise."""
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.tanh(x)
 
 
 class Softmax(Module):
     """Scores to probabilities along ``axis``: (N, C) -> (N, C), rows summing to 1."""
 
-    def __init__(self, axis=-1):
+    def __init__(self, axis: int = -1):
         self.axis = axis
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.softmax(x, self.axis)
 
 
 class Dropout(Module):
     """Inverted dropout with drop probability ``p`` in training mode; identity in eval."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p: float = 0.5):
         if not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
         return F.dropout(x, self.p, self.training)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
 
-    def __init__(self, start_dim=1):
+    def __init__(self, start_dim: int = 1):
         self.start_dim = start_dim
 
-    def forward(self, x):
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        return x.flatten(self.start_dim)
+    def forward(self, x: TensorLike) -> Tensor:
+        return as_tensor(x).flatten(self.start_dim)
 
 
 class Sequential(Module):
     """Layers applied in order; parameters are named by position ("0.weight")."""
 
-    def __init__(self, *layers):
+    def __init__(self, *layers: Module):
         self.layers = list(layers)
 
-    def children(self):
+    def children(self) -> list[tuple[str, Module]]:
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
-    def forward(self, x):
+    def forward(self, x: TensorLike) -> Tensor:
+        out: Any = x
         for i, layer in enumerate(self.layers):
             try:
-                x = layer(x)
+                out = layer(out)
             except ValueError as err:  # say which layer: "layer 2: Linear(...): ..."
                 raise ValueError(f"layer {i}: {err}") from None
-        return x
+        return out
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Module:
         return self.layers[index]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)

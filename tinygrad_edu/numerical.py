@@ -6,20 +6,37 @@ which is why backpropagation, one backward pass for all elements, wins; but it i
 enough to trust, so it is how backprop is checked.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from tinygrad_edu.autograd import no_grad
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.tensor import Tensor
 
+# What a gradient check takes as inputs: one Tensor, a sequence of them, or a dict
+# name -> Tensor (the names label the report's rows).
+Inputs = Tensor | Sequence[Tensor] | dict[str, Tensor]
 
-def numerical_diff(f, x, h=1e-4):
-    """The derivative of a one-variable function f at x, by central difference."""
+
+def numerical_diff(
+    f: Callable[[Any], Any], x: float | np.ndarray, h: float = 1e-4
+) -> float | np.ndarray:
+    """The derivative of a one-variable function f at x, by central difference.
+
+    ``x`` may also be an array of points, if ``f`` works elementwise: the result is then
+    the array of the derivatives at those points.
+    """
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
-def numerical_gradient(f, x, h=1e-4):
+def numerical_gradient(
+    f: Callable[[Any], ArrayLike], x: np.ndarray | Tensor, h: float = 1e-4
+) -> np.ndarray:
     """The gradient of a scalar function ``f`` at the point ``x`` (a float array of any
     shape, or a Tensor), by central differences, one element at a time.
 
@@ -48,7 +65,7 @@ def numerical_gradient(f, x, h=1e-4):
     return grad
 
 
-def _scalar(value):
+def _scalar(value: ArrayLike) -> float:
     if np.size(value) != 1:
         raise ValueError(
             f"numerical_gradient: f must return a single number, got shape {np.shape(value)}"
@@ -56,7 +73,13 @@ def _scalar(value):
     return float(np.asarray(value).reshape(()))
 
 
-def gradient_descent(f, init_x, lr=0.01, step_num=100, return_history=False):
+def gradient_descent(
+    f: Callable[[np.ndarray], ArrayLike],
+    init_x: ArrayLike,
+    lr: float = 0.01,
+    step_num: int = 100,
+    return_history: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Minimise f by repeating x <- x - lr * grad f(x), with numerical gradients.
 
     ``init_x`` is not changed. Returns the final x, or ``(x, history)`` with
@@ -79,27 +102,29 @@ class GradientComparison:
     """One input's backprop gradient against its numerical gradient."""
 
     name: str
-    shape: tuple
+    shape: tuple[int, ...]
     max_abs_error: float
     max_rel_error: float
     passed: bool
-    worst_index: tuple
-    backprop: float
+    worst_index: tuple[int, ...]  # where the error is largest against the tolerance
+    backprop: float  # the two gradients at worst_index
     numerical: float
 
 
 class GradientReport:
     """The result of ``compare_gradients``: a row per input, printable as a table."""
 
-    def __init__(self, rows):
+    rows: list[GradientComparison]  # one per input that requires grad, in order
+
+    def __init__(self, rows: list[GradientComparison]):
         self.rows = rows
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         """True when every input's gradients agree."""
         return all(row.passed for row in self.rows)
 
-    def __str__(self):
+    def __str__(self) -> str:
         header = f"{'input':<12} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  result"
         lines = [header, "-" * len(header)]
         for r in self.rows:
@@ -112,7 +137,13 @@ class GradientReport:
     __repr__ = __str__
 
 
-def compare_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def compare_gradients(
+    fn: Callable[..., Tensor],
+    inputs: Inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> GradientReport:
     """Compare backprop with central differences for every input that requires grad.
 
     ``fn(*inputs)`` must return a Tensor; a non-scalar output is reduced to the scalar
@@ -140,7 +171,7 @@ def compare_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     for (_, t), grad in zip(checked, saved):
         t.grad = grad
 
-    def projected_output(_):
+    def projected_output(_: Tensor) -> float:
         with no_grad():
             return float((fn(*tensors).data * weights).sum())
 
@@ -151,7 +182,13 @@ def compare_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     return GradientReport(rows)
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
     """Check backprop against central differences (see ``compare_gradients``).
 
     Returns True, or raises ``GradcheckError`` naming the input, the worst element's
@@ -168,7 +205,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     return True
 
 
-def _comparison(name, backprop, numeric, atol, rtol):
+def _comparison(
+    name: str, backprop: np.ndarray, numeric: np.ndarray, atol: float, rtol: float
+) -> GradientComparison:
     error = np.abs(backprop - numeric)
     excess = error - (atol + rtol * np.abs(numeric))
     worst = np.unravel_index(np.argmax(excess), numeric.shape) if numeric.size else ()
@@ -185,7 +224,7 @@ def _comparison(name, backprop, numeric, atol, rtol):
     )
 
 
-def _named(inputs):
+def _named(inputs: Inputs) -> tuple[list[str], list[Tensor]]:
     if isinstance(inputs, Tensor):
         inputs = [inputs]
     if isinstance(inputs, dict):
@@ -195,5 +234,5 @@ def _named(inputs):
     return names, inputs
 
 
-def _requires_grad(x):
+def _requires_grad(x: object) -> bool:
     return isinstance(x, Tensor) and x.requires_grad

@@ -8,11 +8,15 @@ arrays, or on Tensors when the gradient itself is recorded for second derivative
 engine sums it back (``autograd.py``).
 """
 
+from __future__ import annotations
+
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import autograd
+from tinygrad_edu.grad_mode import check_finite, mode
 from tinygrad_edu.tensor import Tensor
 
 
@@ -38,11 +42,15 @@ class Function:
     ``self.saved_inputs()`` and ``self.saved_output()``: normally these are numpy arrays,
     which is fast; inside ``backward(create_graph=True)`` they are Tensors, so the same
     formula is recorded and can be differentiated again (second derivatives). Arithmetic,
-    ``@``, ``reshape``, ``sum`` and ``transpose`` read the same on both; numpy functions
-    such as ``np.where`` do not (they would turn a Tensor into an array and lose the second
-    derivative). Never change ``grad`` in place (``grad *= 2``): other ops may share it;
-    write ``grad = grad * 2``. A gradient may keep the broadcast shape of the output: the
-    engine sums it back to the input's shape.
+    ``@``, ``reshape``, ``sum``, ``transpose`` and numpy's ``np.exp``, ``np.log``,
+    ``np.sqrt``, ``np.tanh``, ``np.abs`` read the same on both. Other numpy functions
+    (``np.where``, ``np.maximum``) cannot be recorded: on a Tensor that requires grad they
+    raise a TypeError. A backward that needs them (or that computes in place, for speed)
+    sets the class attribute ``once_differentiable = True`` (PyTorch's name): it always
+    gets arrays, and ``backward(create_graph=True)`` through it raises an error naming
+    the op instead of returning a wrong second derivative. Never change ``grad`` in place
+    (``grad *= 2``): other ops may share it; write ``grad = grad * 2``. A gradient may keep
+    the broadcast shape of the output: the engine sums it back to the input's shape.
 
     The engine keeps, on ``self``: ``inputs`` (the input Tensors), ``input_arrays`` (the
     inputs as ``forward`` received them, for what is a constant of a formula, such as a
@@ -50,39 +58,43 @@ class Function:
     not use these names for its own values.
     """
 
-    inputs = None  # the input Tensors (the graph's edges), while the graph is alive
-    needs_input_grad = ()
+    inputs: Any = None  # a tuple of the input Tensors (the graph's edges) while alive
+    input_arrays: Any
+    needs_input_grad: tuple[bool, ...] = ()
+    _output: weakref.ref[Tensor]
+    once_differentiable = False  # True: backward works on arrays only (no 2nd derivative)
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The op's name in messages and graph drawings: the class name in lower case."""
         return type(self).__name__.lower()
 
     @property
-    def output(self):
-        """The output Tensor (held weakly, so the graph has no reference cycle)."""
+    def output(self) -> Tensor | None:
+        """The output Tensor (held weakly, so the graph has no reference cycle; None
+        once nothing else holds it)."""
         return self._output()
 
-    def saved_inputs(self):
+    def saved_inputs(self) -> Any:
         """The inputs, for backward's formulas: their arrays, or the input Tensors while
         the gradient is being recorded (``create_graph=True``)."""
-        return self.inputs if autograd.mode.grad_enabled else self.input_arrays
+        return self.inputs if mode.grad_enabled else self.input_arrays
 
-    def saved_output(self):
+    def saved_output(self) -> Any:
         """The output, for backward's formulas: its array, or the output Tensor while the
         gradient is being recorded (``create_graph=True``)."""
         out = self._output()
-        return out if autograd.mode.grad_enabled else out.data
+        return out if mode.grad_enabled else out.data  # type: ignore[union-attr]
 
-    def forward(self, *arrays):
+    def forward(self, *arrays: Any) -> np.ndarray:
         """Compute the output array from the input arrays."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def backward(self, grad):
-        """Given dL/d(output), return dL/d(input) for each input."""
+    def backward(self, grad: Any) -> Any:
+        """Given dL/d(output), return dL/d(input) for each input (a tuple if several)."""
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs: Any) -> Tensor:
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         try:
             out = Tensor(self.forward(*arrays))
@@ -94,7 +106,6 @@ class Function:
                 f"{self.name}: shapes {shapes} cannot be broadcast together (numpy rule: "
                 f"compare axes from the right; each pair must be equal or one of them 1)"
             ) from None
-        mode = autograd.mode
         if mode.grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs and out.data.dtype.kind == "f":  # only floats have gradients
@@ -103,23 +114,13 @@ class Function:
                 out.requires_grad = True
                 out.creator = self
         if mode.detect_anomaly and not mode.in_backward:
-            autograd.check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
+            check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
         return out
 
-    def release(self):
+    def release(self) -> None:
         """Forget everything kept for backward (inputs, masks, ...) so its memory is
         freed. A released op can no longer backpropagate."""
         vars(self).clear()
-
-
-def _exp(x):
-    """e^x of an array or (while recording the gradient) of a Tensor."""
-    return x.exp() if isinstance(x, Tensor) else np.exp(x)
-
-
-def _log(x):
-    """ln x of an array or (while recording the gradient) of a Tensor."""
-    return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -175,7 +176,7 @@ class Pow(Function):
             grad_a = grad * 0 if _is_zero(self.inputs[1]) else grad * b * a ** (b - 1)
         grad_b = None
         if need_b:
-            grad_b = grad * self.saved_output() * _log(a)
+            grad_b = grad * self.saved_output() * np.log(a)
         return grad_a, grad_b
 
 
@@ -220,12 +221,15 @@ class MatMul(Function):
             a, grad = a.reshape(1, -1), grad.reshape(*grad.shape[:-1], 1, grad.shape[-1])
         if b.ndim == 1:
             b, grad = b.reshape(-1, 1), grad.reshape(*grad.shape, 1)
-        grad_a = grad @ _swap_last_axes(b) if need_a else None
-        grad_b = _swap_last_axes(a) @ grad if need_b else None
-        if need_a and self.input_arrays[0].ndim == 1:
-            grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
-        if need_b and self.input_arrays[1].ndim == 1:
-            grad_b = grad_b.reshape(grad_b.shape[:-1])
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad @ _swap_last_axes(b)
+            if self.input_arrays[0].ndim == 1:  # drop the row axis put back above
+                grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
+        if need_b:
+            grad_b = _swap_last_axes(a) @ grad
+            if self.input_arrays[1].ndim == 1:  # drop the column axis put back above
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
 
@@ -360,20 +364,20 @@ class Mean(Sum):
 
 
 class Max(Function):
-    reduce = staticmethod(np.max)
+    reduce: Callable[..., np.ndarray] = staticmethod(np.max)
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         y = self.reduce(x, axis=self.axis, keepdims=True)
-        self.kept_shape = y.shape
+        self.kept_shape, self.extremes = y.shape, y
         return y if self.keepdims else y.reshape(_drop_axes(x.ndim, self.axis, y.shape))
 
     def backward(self, grad):
         # The gradient goes to the elements that attained the extreme, split among ties.
         x = self.input_arrays[0]
-        winners = x == self.output.data.reshape(self.kept_shape)
+        winners = x == self.extremes
         share = winners / winners.sum(axis=self.axis, keepdims=True, dtype=x.dtype)
         return grad.reshape(self.kept_shape) * share
 
@@ -416,7 +420,7 @@ class LogSoftmax(Function):
 
     def backward(self, grad):
         # dL/dx_i = g_i - softmax(x)_i sum_j g_j
-        return grad - _exp(self.saved_output()) * grad.sum(axis=self.axis, keepdims=True)
+        return grad - np.exp(self.saved_output()) * grad.sum(axis=self.axis, keepdims=True)
 
 
 # ---------------------------------------------------------------------- shapes
@@ -512,7 +516,8 @@ class Concatenate(Function):
         leading = (slice(None),) * (self.axis % grad.ndim)
         for x in self.input_arrays:
             stop = start + np.shape(x)[self.axis]
-            grads.append(grad[(*leading, slice(start, stop))])
+            where = (*leading, slice(start, stop))
+            grads.append(grad[where])
             start = stop
         return tuple(grads)
 
@@ -530,4 +535,22 @@ class Stack(Function):
 
     def backward(self, grad):
         leading = (slice(None),) * (self.axis % grad.ndim)
-        return tuple(grad[(*leading, i)] for i in range(len(self.input_arrays)))
+        slices = [(*leading, i) for i in range(len(self.input_arrays))]
+        return tuple(grad[where] for where in slices)
+
+
+# numpy's ufuncs that run as an op when given a Tensor (see Tensor.__array_ufunc__).
+UFUNC_OPS: dict[np.ufunc, type[Function]] = {
+    np.add: Add,
+    np.subtract: Sub,
+    np.multiply: Mul,
+    np.true_divide: Div,
+    np.power: Pow,
+    np.negative: Neg,
+    np.matmul: MatMul,
+    np.exp: Exp,
+    np.log: Log,
+    np.sqrt: Sqrt,
+    np.absolute: Abs,
+    np.tanh: Tanh,
+}

@@ -4,6 +4,10 @@ Each step is p <- p - lr * (something built from p.grad), done on the arrays in 
 parameter's own dtype (a float32 network stays float32).
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 import numpy as np
 
 from tinygrad_edu.tensor import Tensor
@@ -12,7 +16,9 @@ from tinygrad_edu.tensor import Tensor
 class Optimizer:
     """Holds a list of parameters; subclasses define ``step``."""
 
-    def __init__(self, params):
+    params: list[Tensor]  # leaf tensors with requires_grad=True, each once
+
+    def __init__(self, params: Iterable[Tensor]):
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be a list of Tensors, got a single Tensor; "
@@ -25,7 +31,7 @@ class Optimizer:
                 f"model.parameters() (is the model built, and do its tensors have "
                 f"requires_grad=True?)"
             )
-        seen = set()
+        seen: set[int] = set()
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(
@@ -46,12 +52,12 @@ class Optimizer:
                 )
             seen.add(id(p))
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Reset every parameter's gradient (to None, so the next backward starts fresh)."""
         for p in self.params:
             p.grad = None
 
-    def step(self):
+    def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         raise NotImplementedError
 
@@ -64,12 +70,23 @@ class SGD(Optimizer):
     p = p - lr * v
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
+    lr: float
+    momentum: float
+    weight_decay: float
+    velocities: list[np.ndarray | None]  # v of each parameter; None before its first step
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params)
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self.velocities = [None] * len(self.params)
 
-    def step(self):
+    def step(self) -> None:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -95,14 +112,29 @@ class Adam(Optimizer):
         p = p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    lr: float
+    betas: tuple[float, float]  # (b1, b2)
+    eps: float
+    weight_decay: float
+    m: list[np.ndarray]  # running average of each parameter's gradient
+    v: list[np.ndarray]  # running average of each parameter's squared gradient
+    steps: list[int]  # t of each parameter: some may skip a step
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
-        self.steps = [0] * len(self.params)  # per parameter: some may skip a step
+        self.steps = [0] * len(self.params)
 
-    def step(self):
+    def step(self) -> None:
         b1, b2 = self.betas
         for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:

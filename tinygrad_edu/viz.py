@@ -22,14 +22,24 @@ How nodes look:
   left out because the graph has more than ``max_nodes``.
 """
 
+from __future__ import annotations
+
+import os
 from collections import deque
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any, Literal
 
 import graphviz
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tinygrad_edu._io import atomic_write
 from tinygrad_edu.tensor import Tensor
+
+# A node of the drawing: (key, kind, object). The key is its DOT id ("t0", "f1", ...); the
+# kind is "tensor" (a Tensor), "op" (a Function) or "const" (a raw number or array input).
+Node = tuple[str, str, Any]
 
 # Graphviz attributes for each kind of node.
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#ffd59e", "color": "#b86e00"}
@@ -74,7 +84,14 @@ FREED_NOTE = (
 )
 
 
-def draw_graph(root, params=None, show_data=False, show_grad=False, rankdir="TB", max_nodes=200):
+def draw_graph(
+    root: Tensor,
+    params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+    show_data: bool = False,
+    show_grad: bool = False,
+    rankdir: Literal["TB", "LR", "BT", "RL"] = "TB",
+    max_nodes: int = 200,
+) -> graphviz.Digraph:
     """Draw the computational graph that produced ``root``.
 
     Args:
@@ -116,7 +133,8 @@ def draw_graph(root, params=None, show_data=False, show_grad=False, rankdir="TB"
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"color": "#555555", "arrowsize": "0.7"},
     )
-    clusters = {}  # module prefix -> [(key, label, style)] for its parameters
+    # module prefix -> [(key, label, style)] for its parameters
+    clusters: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
     for key, kind, obj in nodes:
         if kind == "op":
             graph.node(key, _label([obj.name]), **OP_STYLE)
@@ -159,7 +177,9 @@ def draw_graph(root, params=None, show_data=False, show_grad=False, rankdir="TB"
     return graph
 
 
-def render(graph, path, format=None):
+def render(
+    graph: graphviz.Digraph, path: str | os.PathLike[str], format: str | None = None
+) -> Path:
     """Draw ``graph`` into the file ``path`` with Graphviz's ``dot`` program.
 
     Args:
@@ -187,7 +207,7 @@ def render(graph, path, format=None):
     return path
 
 
-def save_dot(graph, path):
+def save_dot(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
     """Write the graph's DOT text (``graph.source``) to ``path``, atomically; no Graphviz
     program needed. ``dot -Tsvg file.dot -o file.svg`` draws it later. Returns the path."""
     path = Path(path)
@@ -202,7 +222,7 @@ def save_dot(graph, path):
 KEY_LETTERS = {"tensor": "t", "op": "f", "const": "c"}
 
 
-def _walk(root, max_nodes):
+def _walk(root: Tensor, max_nodes: int) -> tuple[list[Node], list[tuple[str, str]], int, list[str]]:
     """Visit the graph breadth-first from ``root``, each tensor and op once.
 
     No recursion (a queue), so graphs of any depth work. Nodes are (key, kind, object):
@@ -218,8 +238,10 @@ def _walk(root, max_nodes):
         freed: keys of the ops whose inputs backward() released.
     """
     keys = {id(root): "t0"}  # tensor or op (by identity) -> its key
-    queue = deque([("t0", "tensor", root)])
-    nodes, edges, freed = [], [], []
+    queue: deque[Node] = deque([("t0", "tensor", root)])
+    nodes: list[Node] = []
+    edges: list[tuple[str, str]] = []
+    freed: list[str] = []
     hidden = 0
     count = 1  # nodes discovered so far
     while queue:
@@ -244,7 +266,7 @@ def _walk(root, max_nodes):
     return nodes, edges, hidden, freed
 
 
-def _sources(kind, obj):
+def _sources(kind: str, obj: Any) -> list[tuple[str, Any]]:
     """The (kind, object) pairs whose data flows into this node: a tensor's creator op,
     an op's inputs (Tensors, or raw constants such as the 2 in ``x * 2``)."""
     if kind == "tensor":
@@ -257,7 +279,7 @@ def _sources(kind, obj):
 # ------------------------------------------------------------------------ labels
 
 
-def _tensor_style(t, is_root):
+def _tensor_style(t: Tensor, is_root: bool) -> dict[str, str]:
     """Which kind of box a tensor gets."""
     if t.creator is not None:
         return OUTPUT_STYLE if is_root else INTERMEDIATE_STYLE
@@ -266,7 +288,7 @@ def _tensor_style(t, is_root):
     return CONSTANT_STYLE
 
 
-def _tensor_lines(t, name, show_data, show_grad):
+def _tensor_lines(t: Tensor, name: str | None, show_data: bool, show_grad: bool) -> list[str]:
     """The lines of a tensor's label: name, shape and dtype, then optional summaries."""
     lines = [] if name is None else [str(name)]
     lines.append(f"{tuple(t.shape)} {t.dtype}")
@@ -281,7 +303,7 @@ def _tensor_lines(t, name, show_data, show_grad):
     return lines
 
 
-def _constant_lines(value, show_data):
+def _constant_lines(value: object, show_data: bool) -> list[str]:
     """The label of a raw constant input (a Python number or an ndarray)."""
     array = (
         np.asarray(value)
@@ -299,7 +321,7 @@ def _constant_lines(value, show_data):
     return lines
 
 
-def summarize(array):
+def summarize(array: ArrayLike) -> str:
     """A short text for an array's values.
 
     At most 4 elements: the values (``[1, 2.5]``, or ``3`` for a scalar). More: the mean
@@ -310,8 +332,9 @@ def summarize(array):
     if array.size == 0:
         return "empty"
     if array.size <= 4:
-        formatter = {"float_kind": _float_text, "bool": str}
-        text = np.array2string(array, separator=", ", formatter=formatter)
+        text = np.array2string(
+            array, separator=", ", formatter={"float_kind": _float_text, "bool": str}
+        )
         return " ".join(text.split())  # one line, even for 2-d arrays
     if array.dtype.kind in "fc":
         finite = array[np.isfinite(array)]
@@ -325,13 +348,13 @@ def summarize(array):
     return f"{array.size} values of {array.dtype}"
 
 
-def _float_text(value):
+def _float_text(value: np.floating) -> str:
     """A float in at most 4 significant digits that still looks like a float: 2.0, 0.1235."""
     text = f"{value:.4g}"
     return text + ".0" if text.lstrip("-").isdigit() else text
 
 
-def _label(lines):
+def _label(lines: Iterable[object]) -> str:
     """A DOT label from lines of text: backslashes and quotes kept literally, one line
     break (DOT's ``\\n``) between lines, and never read as an HTML-like ``<...>`` label."""
     parts = []
@@ -341,14 +364,14 @@ def _label(lines):
     return graphviz.nohtml("\\n".join(parts))  # graphviz quotes it and escapes '"'
 
 
-def _module_prefix(name):
+def _module_prefix(name: str | None) -> str | None:
     """The module part of a dotted parameter name ("0" for "0.weight"), or None."""
     if name is None or "." not in str(name):
         return None
     return str(name).rsplit(".", 1)[0]
 
 
-def _cluster_id(prefix, number):
+def _cluster_id(prefix: str, number: int) -> str:
     """A DOT subgraph id for a module: "cluster_0" for prefix "0" (Graphviz draws a box
     around subgraphs whose id starts with "cluster")."""
     safe = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in prefix)

@@ -8,29 +8,29 @@ tinygrad-edu bench        run the benchmarks (from a source checkout)
 tinygrad-edu examples     list the curriculum's example scripts
 """
 
+from __future__ import annotations
+
 import argparse
+import importlib.util
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+
+from tinygrad_edu.apps.common import ArgumentParser, load_data
+
+PACKAGE = Path(__file__).resolve().parent.parent  # the installed tinygrad_edu/
+
+# The course programs that are commands too: command -> examples/<script>.py
+PROGRAMS = {"train": "mnist_two_layer", "infer": "mnist_inference"}
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with bad arguments reported in one line (and exit status 2)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (try --help)\n")
-
-
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["train"]:  # these two parse their own options
-        from tinygrad_edu import flagship
-
-        return flagship.main(argv[1:], prog="tinygrad-edu train")
-    if argv[:1] == ["infer"]:
-        from tinygrad_edu import inference
-
-        inference.main(argv[1:], prog="tinygrad-edu infer")
+    if argv[:1] and argv[0] in PROGRAMS:  # these parse their own options
+        program = load_example(PROGRAMS[argv[0]])
+        program.main(argv[1:], prog=f"tinygrad-edu {argv[0]}")
         return 0
     parser = ArgumentParser(prog="tinygrad-edu", description="tinygrad_edu's command line")
     commands = parser.add_subparsers(dest="command", metavar="command", required=True)
@@ -67,7 +67,6 @@ def run_gradcheck(args):
     """The notes' check: mean |backprop - numerical| per parameter, below 1e-6."""
     import numpy as np
 
-    from tinygrad_edu.flagship import load_data
     from tinygrad_edu.models import TwoLayerNet
 
     (x_train, t_train), _ = load_data(args.data_dir)
@@ -86,17 +85,37 @@ def run_gradcheck(args):
     return 0 if passed else 1
 
 
-def source_folder(name):
-    """``examples/`` or ``benchmarks/`` of a source checkout: in the current folder, or
-    beside the package when it is installed in editable mode. None when neither has it."""
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        if (root / name).is_dir():
-            return root / name
+def examples_folder() -> Path:
+    """The course's example scripts: ``tinygrad_edu/examples`` in an installed package
+    (the wheel carries them), else ``examples/`` of the source checkout beside it."""
+    installed = PACKAGE / "examples"
+    return installed if installed.is_dir() else PACKAGE.parent / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """Import the example script ``name``.py as a module (its folder goes on sys.path,
+    as when Python runs it, so it can import its sibling ``_common``)."""
+    folder = examples_folder()
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+    assert spec is not None and spec.loader is not None, f"no example {name}.py in {folder}"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def benchmarks_folder() -> Path | None:
+    """``benchmarks/`` of a source checkout (the current folder, or beside the package
+    when it is installed in editable mode); None outside one."""
+    for root in (Path.cwd(), PACKAGE.parent):
+        if (root / "benchmarks").is_dir():
+            return root / "benchmarks"
     return None
 
 
 def run_bench(args):
-    folder = source_folder("benchmarks")
+    folder = benchmarks_folder()
     script = folder / f"bench_{args.name}.py" if folder else None
     if script is None or not script.is_file():
         print(
@@ -109,17 +128,10 @@ def run_bench(args):
 
 
 def run_examples(args):
-    folder = source_folder("examples")
-    if folder is None:
-        print(
-            "tinygrad-edu examples: the examples are in the source repository (examples/); "
-            "run this from the root of a clone of it",
-            file=sys.stderr,
-        )
-        return 2
+    folder = examples_folder()
     for script in sorted(folder.glob("[!_]*.py")):
         print(f"{script.name:<32} {_first_line_of_docstring(script)}")
-    print(f"\nrun one with: python {folder.name}/<name>.py --help")
+    print(f"\nrun one with: python {folder / '<name>.py'} --help")
     return 0
 
 
