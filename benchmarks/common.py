@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_edu
+from tinygrad_edu import threads
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
 
 NO_TORCH_ENV = "TINYGRAD_EDU_BENCH_NO_TORCH"
@@ -70,7 +71,7 @@ def make_parser(description, quick_help, torch_option=True):
         metavar="N",
         help="limit numpy's BLAS and PyTorch to N threads (sets OMP_NUM_THREADS, "
         "OPENBLAS_NUM_THREADS and MKL_NUM_THREADS and restarts the script); default: "
-        "the libraries' defaults",
+        "tinygrad_edu's default_num_threads() (1), unless one of those variables is set",
     )
     return parser
 
@@ -79,6 +80,8 @@ def parse_args(parser, argv=None):
     """Parse the options; with ``--threads N``, restart the script with the thread
     variables set (BLAS libraries read them only when they are loaded)."""
     args = parser.parse_args(argv)
+    if args.threads is None and not any(os.environ.get(k) for k in THREAD_ENV_VARS):
+        args.threads = threads.default_num_threads()  # see benchmarks/README.md, BLAS threads
     if args.threads is not None:
         wanted = {name: str(args.threads) for name in THREAD_ENV_VARS}
         if any(os.environ.get(k) != v for k, v in wanted.items()):

@@ -25,7 +25,7 @@ import numpy as np
 
 from tinygrad_edu import nn, no_grad
 from tinygrad_edu._plot import new_figure, save_figure
-from tinygrad_edu.apps.common import ArgumentParser, load_data
+from tinygrad_edu.apps.common import ArgumentParser, load_data, run_main
 from tinygrad_edu.models import ThreeLayerNet, TwoLayerNet, load_network
 
 NO_WEIGHTS = (
@@ -39,17 +39,23 @@ NO_WEIGHTS = (
 def parse_args(argv=None, prog=None):
     p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, metavar="PATH", help=".npz of the trained weights")
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
-    p.add_argument("--batch-size", type=int, default=100, help="images per batch (default 100)")
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding the four MNIST files (default: search)"
+    )
+    p.add_argument("--batch-size", type=int, default=100, help="images per batch")
     p.add_argument("--quick", action="store_true", help="only the first 1,000 test images")
     p.add_argument(
-        "--out", type=Path, metavar="DIR", help="folder for a picture of mistakes and timings"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for a picture of mistakes and timings (default: no picture)",
     )
     args = p.parse_args(argv)
     if args.weights is None:
         p.error(NO_WEIGHTS)
-    if args.batch_size < 1:
-        p.error("--batch-size must be at least 1")
+    p.check_int(args, "batch_size", 1)
+    p.check_data_dir(args)
+    p.check_out_folder(args)  # last: it creates the folder
     return args
 
 
@@ -138,7 +144,13 @@ def main(argv=None, prog=None):
     try:
         model = load_network(args.weights, build_network)
         check_mnist_shapes(model, args.weights)
-    except (OSError, ValueError) as err:
+    except OSError as err:  # missing, unreadable, a folder...
+        raise SystemExit(
+            f"{prog or 'mnist_inference.py'}: error: cannot read --weights {args.weights} "
+            f"({err.strerror or err}); pass the .npz of a trained network, e.g. the "
+            f"mnist_two_layer.npz that 'tinygrad-edu train --out DIR' writes into DIR"
+        ) from None
+    except ValueError as err:  # not an .npz of a known network (the message says which)
         raise SystemExit(f"{prog or 'mnist_inference.py'}: error: {err}") from None
     _, (x, t) = load_data(args.data_dir)
     if args.quick:
@@ -175,5 +187,5 @@ def main(argv=None, prog=None):
     }
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # errors in one line, Ctrl-C as "interrupted" (exit 130)
+    raise SystemExit(run_main(main))

@@ -13,6 +13,7 @@ The whole training loop is in ``train`` below. ``tinygrad-edu train`` runs this 
 """
 
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -21,33 +22,49 @@ from tqdm import tqdm
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import metrics, nn, no_grad, optim
-from tinygrad_edu.apps.common import ArgumentParser, load_data, write_training_outputs
+from tinygrad_edu.apps.common import (
+    HIDDEN_MAX,
+    ArgumentParser,
+    load_data,
+    run_main,
+    write_training_outputs,
+)
 from tinygrad_edu.data import DataLoader
 
 
 def parse_args(argv=None, prog=None):
+    """The options, each checked here, before any data is loaded or any training starts:
+    a bad value ends the run at once with a one-line error (exit status 2)."""
     p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding the four MNIST files (default: search)"
+    )
     p.add_argument("--epochs", type=int, default=12, help="passes over the training set")
     p.add_argument("--hidden", type=int, default=256, help="hidden layer size")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate (/10 for the last third)")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (0: plain SGD)")
     p.add_argument("--batch-size", type=int, default=100, help="mini-batch size")
     p.add_argument("--seed", type=int, default=0, help="random seed (weights and shuffling)")
-    p.add_argument("--out", type=Path, help="folder for curves, weights, confusion matrix")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for curves, weights, confusion matrix (default: nothing is saved)",
+    )
     p.add_argument(
         "--quick", action="store_true", help="a smoke run: 1 epoch on 10,000 training images"
     )
     args = p.parse_args(argv)
     if args.quick:
         args.epochs = 1
-    for name in ("epochs", "hidden", "batch_size"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if not args.lr > 0:  # also refuses nan
-        p.error("--lr must be positive")
-    if not 0 <= args.momentum < 1:
-        p.error("--momentum must be in [0, 1)")
+    p.check_int(args, "epochs", 1)
+    p.check_int(args, "hidden", 1, HIDDEN_MAX, " (a bigger layer only exhausts memory)")
+    p.check_int(args, "batch_size", 1)
+    p.check_positive(args, "lr")
+    p.check_fraction(args, "momentum")
+    p.check_seed(args)
+    p.check_data_dir(args)
+    p.check_out_folder(args)  # last: it creates the folder
     return args
 
 
@@ -101,9 +118,16 @@ def train(args):
 
 
 def main(argv=None, prog=None):
-    train(parse_args(argv, prog))
+    args = parse_args(argv, prog)
+    train(args)
+    if not args.out:
+        print(
+            "nothing was saved: pass --out DIR to keep the weights, the confusion matrix "
+            "and the learning curves",
+            file=sys.stderr,
+        )
     return 0
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # errors in one line, Ctrl-C as "interrupted" (exit 130)
+    raise SystemExit(run_main(main))

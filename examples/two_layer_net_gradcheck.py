@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 from _common import figure_dpi, make_parser, new_figure, save_figure
 
+from tinygrad_edu.apps.common import run_main
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
 from tinygrad_edu.models import TwoLayerNet
 
@@ -145,4 +146,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_main(main))  # errors as one line, no traceback

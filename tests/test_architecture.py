@@ -17,9 +17,11 @@ Every ``import`` in tinygrad_edu/ counts, at any depth: inside functions, under
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / "tinygrad_edu"
+import pytest
+from helpers import REPO
+
+PACKAGE_DIR = REPO / "tinygrad_edu"
 ENGINE = {f"tinygrad_edu.{m}" for m in ("grad_mode", "tensor", "ops", "autograd")}
 CIRCLE = {f"tinygrad_edu.{m}" for m in ("tensor", "ops", "autograd")}  # the one allowed cycle
 APPS = ("tinygrad_edu.apps", "tinygrad_edu.examples", "tinygrad_edu.__main__")
@@ -27,7 +29,7 @@ EXAMPLES = "tinygrad_edu.examples"  # examples/ in the source tree, a package in
 OPTIONAL = ("matplotlib", "torch", "onnx", "onnxruntime", "jupyter", "hypothesis", "pytest")
 LAYERS = {  # bottom to top, as drawn in docs/architecture.md; a new module must be placed
     "engine": ["grad_mode", "tensor", "ops", "autograd"],
-    "private helpers": ["_io", "_plot"],
+    "utilities": ["_io", "_plot", "threads"],
     "nn / functional / optim": ["nn", "functional", "optim"],
     "data / datasets / metrics / numerical / models": [
         *("data", "datasets", "metrics", "numerical", "models"),
@@ -215,33 +217,20 @@ MODULES = parse_package(PACKAGE_DIR)
 GRAPH = import_graph(MODULES)
 
 
-def test_no_import_cycle_except_tensor_ops_autograd():
-    problems = cycle_violations(GRAPH)
-    assert not problems, "\n".join(problems)
+# Each rule of the module docstring that is checked on the source: the problems it finds.
+RULES = {
+    "no_import_cycle_except_tensor_ops_autograd": lambda: cycle_violations(GRAPH),
+    "engine_imports_only_the_engine": lambda: engine_violations(GRAPH),
+    "nothing_below_the_apps_imports_apps_or_examples": lambda: apps_violations(GRAPH),
+    "grad_mode_imports_nothing_from_the_package": lambda: grad_mode_violations(GRAPH),
+    "no_optional_extra_imported_at_module_level": lambda: optional_violations(MODULES),
+    "every_module_imports_only_its_layer_and_below": lambda: layer_violations(GRAPH),
+}
 
 
-def test_engine_imports_only_the_engine():
-    problems = engine_violations(GRAPH)
-    assert not problems, "\n".join(problems)
-
-
-def test_nothing_below_the_apps_imports_apps_or_examples():
-    problems = apps_violations(GRAPH)
-    assert not problems, "\n".join(problems)
-
-
-def test_grad_mode_imports_nothing_from_the_package():
-    problems = grad_mode_violations(GRAPH)
-    assert not problems, "\n".join(problems)
-
-
-def test_no_optional_extra_imported_at_module_level():
-    problems = optional_violations(MODULES)
-    assert not problems, "\n".join(problems)
-
-
-def test_every_module_imports_only_its_layer_and_below():
-    problems = layer_violations(GRAPH)
+@pytest.mark.parametrize("rule", RULES)
+def test_the_package_keeps_the_rule(rule):
+    problems = RULES[rule]()
     assert not problems, "\n".join(problems)
 
 

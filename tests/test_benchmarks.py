@@ -8,12 +8,11 @@ machine without it.
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_python
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPTS = ["bench_inference.py", "bench_training.py", "bench_gradients.py", "bench_overhead.py"]
@@ -25,13 +24,7 @@ ONE_THREAD = dict.fromkeys(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_
 
 def run(script, *args, env=None):
     """Run a benchmark script; return its stdout (failing the test on a non-zero exit)."""
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **ONE_THREAD, **(env or {})},
-    )
+    result = run_python(BENCHMARKS / script, *args, timeout=120, env={**ONE_THREAD, **(env or {})})
     assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 

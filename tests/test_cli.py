@@ -1,25 +1,22 @@
 """The ``tinygrad-edu`` command, end to end through subprocesses."""
 
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, run_python
 
 
 def cli(*args, cwd, env=None):
-    """Run ``python -m tinygrad_edu ARGS``; returns the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, "-m", "tinygrad_edu", *map(str, args)],
-        capture_output=True,
-        text=True,
+    """Run ``python -m tinygrad_edu ARGS`` in ``cwd`` with one BLAS thread; ``env`` adds
+    to the environment. Returns the CompletedProcess."""
+    return run_python(
+        "-m",
+        "tinygrad_edu",
+        *args,
         cwd=cwd,
         timeout=300,
-        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})},
+        env={"OPENBLAS_NUM_THREADS": "1", **(env or {})},
     )
 
 
@@ -44,6 +41,9 @@ def test_the_console_script_is_installed(tmp_path):
         (["bogus"], "invalid choice: 'bogus'"),
         (["train", "--epochs", "0"], "--epochs must be at least 1"),
         (["train", "--lr", "nan"], "--lr must be positive"),
+        (["train", "--lr", "inf"], "--lr must be positive and finite, not inf"),
+        (["train", "--seed", "-1"], "--seed must be in 0 .. 4294967295"),
+        (["train", "--data-dir", "no-such-folder"], "--data-dir no-such-folder: does not exist"),
         (["infer"], "--weights PATH is required"),
         (["graph", "--format", "gif"], "invalid choice: 'gif'"),
         (["bench", "nothing"], "invalid choice: 'nothing'"),
@@ -55,7 +55,9 @@ def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
     assert done.returncode == 2
     assert done.stdout == "" and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(f"tinygrad-edu {args[0]}: error: ") or args == ["bogus"]
     assert message in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing made: no output folder, no probe file
 
 
 def test_train_one_epoch_on_real_mnist(mnist_dir, tmp_path):
@@ -63,19 +65,24 @@ def test_train_one_epoch_on_real_mnist(mnist_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("final test accuracy: ") and float(last.split()[-1]) > 0.9
+    # no --out: it says so, and how to save, on stderr (the last stdout line stays the same)
+    assert done.stderr.strip().splitlines()[-1] == (
+        "nothing was saved: pass --out DIR to keep the weights, the confusion matrix "
+        "and the learning curves"
+    )
 
 
-def test_infer_scores_the_books_weights(mnist_dir, tmp_path):
-    weights = mnist_dir.parent.parent / "reference" / "sample_weight.npz"
-    if not weights.is_file():
-        pytest.fail(f"the book's weights are missing beside the data: {weights}")
-    done = cli("infer", "--weights", weights, "--data-dir", mnist_dir, "--quick", cwd=tmp_path)
+def test_infer_scores_the_books_weights(mnist_dir, sample_weight, tmp_path):
+    done = cli(
+        "infer", "--weights", sample_weight, "--data-dir", mnist_dir, "--quick", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Accuracy: ") == 2  # per-sample and batched, same predictions
     assert "identical" in done.stdout
 
 
 def test_gradcheck_prints_a_passing_table(mnist_dir, tmp_path):
+    # the default --hidden is the notes' 50 (about 4 s); 5 keeps the suite fast
     done = cli("gradcheck", "--data-dir", mnist_dir, "--hidden", "5", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [line.split() for line in done.stdout.splitlines()[1:]]
@@ -83,11 +90,12 @@ def test_gradcheck_prints_a_passing_table(mnist_dir, tmp_path):
     assert all(row[-1] == "ok" and float(row[-2]) < 1e-6 for row in rows)
 
 
-def test_graph_writes_a_picture_or_dot_text(tmp_path):
-    done = cli("graph", "--out", tmp_path / "g", cwd=tmp_path)
+def test_graph_writes_a_picture_or_dot_text_and_says_where(tmp_path):
+    done = cli("graph", "--out", "g", cwd=tmp_path)  # relative to the current folder
     assert done.returncode == 0, done.stderr
     written = list((tmp_path / "g").iterdir())
     assert len(written) == 1
+    assert done.stdout.strip().splitlines()[-1] == f"wrote {written[0].resolve()}"  # full path
     text = written[0].read_text()
     assert "linear" in text and "cross_entropy" in text and "0.weight" in text
 

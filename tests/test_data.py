@@ -38,13 +38,18 @@ def test_batch_larger_than_data_with_drop_last_gives_no_batches():
     assert epoch_batches(loader) == []
 
 
+# Keyword strategies for a DataLoader over make_data(n): sizes, batch sizes larger than
+# the data included, shuffled or not, any seed.
+LOADER_ARGS = {
+    "n": st.integers(1, 60),
+    "batch_size": st.integers(1, 70),
+    "shuffle": st.booleans(),
+    "seed": st.integers(0, 2**32 - 1),
+}
+
+
 @settings(deadline=None, max_examples=50)
-@given(
-    n=st.integers(1, 60),
-    batch_size=st.integers(1, 70),
-    shuffle=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**LOADER_ARGS)
 def test_every_sample_exactly_once_per_epoch(n, batch_size, shuffle, seed):
     x, t = make_data(n)
     loader = DataLoader(x, t, batch_size=batch_size, shuffle=shuffle, seed=seed)
@@ -58,12 +63,7 @@ def test_every_sample_exactly_once_per_epoch(n, batch_size, shuffle, seed):
 
 
 @settings(deadline=None, max_examples=50)
-@given(
-    n=st.integers(1, 60),
-    batch_size=st.integers(1, 70),
-    shuffle=st.booleans(),
-    seed=st.integers(0, 2**32 - 1),
-)
+@given(**LOADER_ARGS)
 def test_drop_last_gives_full_batches_of_distinct_samples(n, batch_size, shuffle, seed):
     x, t = make_data(n)
     loader = DataLoader(x, t, batch_size=batch_size, shuffle=shuffle, seed=seed, drop_last=True)

@@ -7,8 +7,6 @@ without it, except on CI (``CI=true``), where they must run.
 """
 
 import gzip
-import hashlib
-import os
 import socket
 import threading
 import warnings
@@ -17,6 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import (
+    MNIST_FILE_NAMES,
+    checksums,
+    fake_mnist,
+    files_under,
+    idx_bytes,
+    sha256,
+    write_dataset,
+    write_file,
+)
 
 from tinygrad_edu import datasets
 from tinygrad_edu.datasets import (
@@ -26,67 +34,6 @@ from tinygrad_edu.datasets import (
     load_mnist,
     read_idx,
 )
-
-# Read before any test's monkeypatching hides it (see the autouse fixture below).
-_REAL_DATA_ROOT = os.environ.get("TINYGRAD_EDU_DATA")
-
-NAMES = datasets.FILE_NAMES  # train images, train labels, test images, test labels
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers: writing small IDX files
-# --------------------------------------------------------------------------------------------
-
-_TYPE_CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
-
-
-def idx_bytes(array):
-    """Encode ``array`` as the bytes of an IDX file (big-endian header and data)."""
-    array = np.asarray(array)
-    code = _TYPE_CODES[array.dtype.str[1:]]
-    header = bytes([0, 0, code, array.ndim])
-    header += b"".join(int(size).to_bytes(4, "big") for size in array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
-
-def write_file(path, payload, gz):
-    """Write ``payload`` to ``path``, gzip-compressed if ``gz``; return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(payload) if gz else payload)
-    return path
-
-
-def sha256(payload):
-    return hashlib.sha256(payload).hexdigest()
-
-
-def fake_mnist(n_train=30, n_test=10, seed=0):
-    """Random MNIST-like data: ``{file name: IDX bytes}`` for the four files."""
-    rng = np.random.default_rng(seed)
-    arrays = [
-        rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
-        np.arange(n_train, dtype=np.uint8) % 10,
-        rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
-        np.arange(n_test, dtype=np.uint8)[::-1] % 10,
-    ]
-    return {name: idx_bytes(array) for name, array in zip(NAMES, arrays, strict=True)}
-
-
-def write_dataset(folder, files, gz=True):
-    """Write the four files into ``folder`` (as ``name.gz`` if ``gz``)."""
-    for name, payload in files.items():
-        write_file(folder / (f"{name}.gz" if gz else name), payload, gz)
-    return folder
-
-
-def checksums(files):
-    return {name: sha256(payload) for name, payload in files.items()}
-
-
-def files_under(folder):
-    """All files (not folders) below ``folder``."""
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file())
-
 
 # --------------------------------------------------------------------------------------------
 # Fixtures
@@ -106,18 +53,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", [])
     monkeypatch.setattr(datasets, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "no-system-dir")
     return cache
-
-
-@pytest.fixture
-def real_mnist_dir():
-    """The folder with the real MNIST files, from ``$TINYGRAD_EDU_DATA/mnist``."""
-    if not _REAL_DATA_ROOT:
-        if os.environ.get("CI") == "true":
-            pytest.fail("TINYGRAD_EDU_DATA is not set: real-data tests must run on CI")
-        pytest.skip("set TINYGRAD_EDU_DATA (e.g. ../shared/datasets) to run real-data tests")
-    folder = Path(_REAL_DATA_ROOT) / "mnist"
-    assert folder.is_dir(), f"TINYGRAD_EDU_DATA is set but {folder} does not exist"
-    return folder
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -270,7 +205,7 @@ def test_load_mnist_from_data_dir(tmp_path, monkeypatch, gz):
     assert x_train.shape == (30, 784) and t_train.shape == (30,)
     assert x_test.shape == (10, 784) and t_test.shape == (10,)
     np.testing.assert_array_equal(t_train, np.arange(30) % 10)
-    expected = np.frombuffer(files[NAMES[0]], np.uint8, offset=16).reshape(30, 784)
+    expected = np.frombuffer(files[MNIST_FILE_NAMES[0]], np.uint8, offset=16).reshape(30, 784)
     np.testing.assert_allclose(x_train, expected / 255.0, rtol=1e-6)
 
 
@@ -305,32 +240,33 @@ def test_load_mnist_rejects_wrong_checksum(tmp_path):
     folder = write_dataset(tmp_path / "data", fake_mnist())  # real MNIST checksums expected
     with pytest.raises(DatasetError, match="checksum mismatch") as info:
         load_mnist(data_dir=folder, download=False, fallback=False)
-    assert str(folder / f"{NAMES[0]}.gz") in str(info.value)
+    assert str(folder / f"{MNIST_FILE_NAMES[0]}.gz") in str(info.value)
 
 
 def test_load_mnist_rejects_label_count_mismatch(tmp_path, monkeypatch):
     files = fake_mnist(n_train=30)
-    files[NAMES[1]] = idx_bytes(np.zeros(29, dtype=np.uint8))
+    files[MNIST_FILE_NAMES[1]] = idx_bytes(np.zeros(29, dtype=np.uint8))
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(files))
     folder = write_dataset(tmp_path / "data", files)
     with pytest.raises(DatasetError, match="29 labels") as info:
         load_mnist(data_dir=folder)
-    assert NAMES[1] in str(info.value)
+    assert MNIST_FILE_NAMES[1] in str(info.value)
 
 
 def test_load_mnist_rejects_swapped_files(tmp_path, monkeypatch):
     files = fake_mnist()
-    files[NAMES[0]], files[NAMES[1]] = files[NAMES[1]], files[NAMES[0]]
+    images, labels = MNIST_FILE_NAMES[:2]
+    files[images], files[labels] = files[labels], files[images]
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(files))
     folder = write_dataset(tmp_path / "data", files)
     with pytest.raises(DatasetError, match="0x00000803 was expected") as info:
         load_mnist(data_dir=folder)
-    assert str(folder / f"{NAMES[0]}.gz") in str(info.value)
+    assert str(folder / f"{MNIST_FILE_NAMES[0]}.gz") in str(info.value)
 
 
 def test_load_mnist_rejects_wrong_image_size(tmp_path, monkeypatch):
     files = fake_mnist()
-    files[NAMES[2]] = idx_bytes(np.zeros((10, 27, 27), dtype=np.uint8))
+    files[MNIST_FILE_NAMES[2]] = idx_bytes(np.zeros((10, 27, 27), dtype=np.uint8))
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(files))
     folder = write_dataset(tmp_path / "data", files)
     with pytest.raises(DatasetError, match="not 28 x 28"):
@@ -338,7 +274,8 @@ def test_load_mnist_rejects_wrong_image_size(tmp_path, monkeypatch):
 
 
 def test_load_mnist_search_order(tmp_path, monkeypatch, isolated):
-    """data_dir first, then $TINYGRAD_EDU_DATA/mnist, then the cache."""
+    """data_dir first, and then only there (explicit: no fallback); without data_dir,
+    $TINYGRAD_EDU_DATA/mnist, then the cache."""
     given, from_env, cached = (fake_mnist(n_train=n, seed=n) for n in (11, 12, 13))
     write_dataset(tmp_path / "given", given)
     write_dataset(tmp_path / "env" / "mnist", from_env)
@@ -348,7 +285,9 @@ def test_load_mnist_search_order(tmp_path, monkeypatch, isolated):
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(given))
     assert len(load_mnist(data_dir=tmp_path / "given")[0][0]) == 11
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(from_env))
-    assert len(load_mnist(data_dir=tmp_path / "nowhere")[0][0]) == 12
+    with pytest.raises(DatasetError, match="not found in data_dir"):
+        load_mnist(data_dir=tmp_path / "nowhere")  # though $TINYGRAD_EDU_DATA has the files
+    assert len(load_mnist()[0][0]) == 12
     monkeypatch.delenv("TINYGRAD_EDU_DATA")
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(cached))
     assert len(load_mnist()[0][0]) == 13
@@ -358,11 +297,11 @@ def test_incomplete_folder_does_not_count(tmp_path, monkeypatch):
     files = fake_mnist()
     monkeypatch.setattr(datasets, "MNIST_SHA256", checksums(files))
     folder = write_dataset(tmp_path / "data", files)
-    (folder / f"{NAMES[3]}.gz").unlink()
+    (folder / f"{MNIST_FILE_NAMES[3]}.gz").unlink()
     with pytest.raises(DatasetError, match="MNIST not found") as info:
         load_mnist(data_dir=folder, download=False, fallback=False)
     assert str(folder) in str(info.value)
-    assert f"missing {NAMES[3]}" in str(info.value)
+    assert f"missing {MNIST_FILE_NAMES[3]}" in str(info.value)
 
 
 def test_cache_folder_defaults(tmp_path, monkeypatch):
@@ -424,8 +363,8 @@ def test_download_tries_mirrors_in_turn(monkeypatch, serve, isolated, capsys):
     (x_train, _), (x_test, _) = load_mnist(fallback=False)
     assert x_train.shape == (30, 784) and x_test.shape == (10, 784)
     cached = files_under(isolated)
-    assert [p.name for p in cached] == sorted(f"{name}.gz" for name in NAMES)
-    assert NAMES[0] in capsys.readouterr().err  # the progress bar names the file
+    assert [p.name for p in cached] == sorted(f"{name}.gz" for name in MNIST_FILE_NAMES)
+    assert MNIST_FILE_NAMES[0] in capsys.readouterr().err  # the progress bar names the file
 
     monkeypatch.setattr(datasets, "MNIST_MIRRORS", [])  # now it must come from the cache
     (x_again, _), _ = load_mnist(fallback=False)
@@ -490,11 +429,13 @@ def test_real_fashion_mnist_from_debian_package():
 # --------------------------------------------------------------------------------------------
 # Real data
 # --------------------------------------------------------------------------------------------
+# mnist_dir (conftest.py) is session-scoped: it reads TINYGRAD_EDU_DATA before ``isolated``
+# removes it for each test.
 
 
-def test_real_mnist(real_mnist_dir):
+def test_real_mnist(mnist_dir):
     (x_train, t_train), (x_test, t_test) = load_mnist(
-        one_hot_label=True, data_dir=real_mnist_dir, download=False, fallback=False
+        one_hot_label=True, data_dir=mnist_dir, download=False, fallback=False
     )
     assert x_train.shape == (60000, 784) and x_train.dtype == np.float32
     assert x_test.shape == (10000, 784)
@@ -504,14 +445,14 @@ def test_real_mnist(real_mnist_dir):
     assert (t_train.sum(axis=0) > 5000).all() and (t_test.sum(axis=0) > 800).all()
 
 
-def test_real_mnist_found_through_environment(real_mnist_dir, monkeypatch):
-    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(real_mnist_dir.parent))
+def test_real_mnist_found_through_environment(mnist_dir, monkeypatch):
+    monkeypatch.setenv("TINYGRAD_EDU_DATA", str(mnist_dir.parent))
     (_, t_train), (_, t_test) = load_mnist(normalize=False, download=False, fallback=False)
     assert sorted(set(t_train.tolist())) == list(range(10)) and len(t_test) == 10000
 
 
-def test_sample_is_a_subset_of_real_mnist(real_mnist_dir):
-    full = load_mnist(normalize=False, data_dir=real_mnist_dir, download=False, fallback=False)
+def test_sample_is_a_subset_of_real_mnist(mnist_dir):
+    full = load_mnist(normalize=False, data_dir=mnist_dir, download=False, fallback=False)
     with pytest.warns(SampleDataWarning):
         sample = load_mnist(normalize=False, download=False)
     for (x_full, t_full), (x_sample, t_sample) in zip(full, sample, strict=True):

@@ -5,46 +5,17 @@ module); the tests check the returned numbers and that the pictures are real PNG
 One example also runs as a script, to check the command line itself.
 """
 
-import contextlib
-import io
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from examples_support import EXAMPLES, PNG_MAGIC, load_example
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """run(name) -> (result dict, printed text, out dir); each example runs once."""
-    cache = {}
-
-    def run_example(name):
-        if name not in cache:
-            out = tmp_path_factory.mktemp(name)
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):
-                result = load_example(name).main(["--quick", "--out", str(out)])
-            cache[name] = (result, printed.getvalue(), out)
-        return cache[name]
-
-    return run_example
-
-
-def assert_pngs(result, out, names):
-    assert sorted(p.name for p in result["figures"]) == sorted(names)
-    for name in names:
-        path = out / name
-        assert path.read_bytes()[:8] == PNG_MAGIC, path
-    assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
-
+from helpers import EXAMPLES, PNG_MAGIC, assert_pngs, load_example, run_python
 
 # ---------------------------------------------------------------- perceptron_gates
 
 
-def test_perceptron_gates_truth_tables_and_xor(run):
-    result, printed, out = run("perceptron_gates")
+def test_perceptron_gates_truth_tables_and_xor(run_example):
+    result, printed, out = run_example("perceptron_gates")
     assert result["truth_tables"] == {
         "AND": [0, 0, 0, 1],
         "NAND": [1, 1, 1, 0],
@@ -72,8 +43,8 @@ def test_perceptron_gates_uses_the_notes_parameters():
 # --------------------------------------------------------------------- activations
 
 
-def test_activations_derivatives(run):
-    result, _, out = run("activations")
+def test_activations_derivatives(run_example):
+    result, _, out = run_example("activations")
     points, slopes = result["points"], result["derivatives"]
     at_zero = points.index(0.0)
     assert slopes["sigmoid"][at_zero] == 0.25
@@ -94,8 +65,8 @@ def test_activations_derivatives(run):
 # -------------------------------------------------------------------- forward_pass
 
 
-def test_forward_pass_numbers_and_shapes(run):
-    result, printed, out = run("forward_pass")
+def test_forward_pass_numbers_and_shapes(run_example):
+    result, printed, out = run_example("forward_pass")
     # The notes' weights give the notes' output; the book's W3[1][1] = 0.4 gives its own.
     np.testing.assert_allclose(result["y"], [0.31682708, 0.77338016], atol=5e-9)
     np.testing.assert_allclose(result["y_book"], [0.31682708, 0.69627909], atol=5e-9)
@@ -126,8 +97,8 @@ def test_forward_pass_numbers_and_shapes(run):
 # ------------------------------------------------------------------ loss_functions
 
 
-def test_loss_functions_notes_values(run):
-    result, printed, _ = run("loss_functions")
+def test_loss_functions_notes_values(run_example):
+    result, printed, _ = run_example("loss_functions")
     y1, y2 = result["losses"]["y1"], result["losses"]["y2"]
     assert y1["sse"] == pytest.approx(0.0975, abs=1e-15)
     assert y1["cee"] == pytest.approx(0.510825457099338, rel=1e-14)
@@ -140,8 +111,8 @@ def test_loss_functions_notes_values(run):
     assert "0.510825457099338" in printed and "2.302584092994546" in printed
 
 
-def test_loss_functions_accuracy_has_no_useful_derivative(run):
-    result, _, out = run("loss_functions")
+def test_loss_functions_accuracy_has_no_useful_derivative(run_example):
+    result, _, out = run_example("loss_functions")
     n = result["sweep_points"]
     assert result["accuracy_zero_derivatives"] >= 0.95 * n  # a staircase: flat almost everywhere
     assert result["cross_entropy_nonzero_derivatives"] == n  # smooth: a slope everywhere
@@ -152,8 +123,8 @@ def test_loss_functions_accuracy_has_no_useful_derivative(run):
 # -------------------------------------------------------------- numerical_gradient
 
 
-def test_numerical_gradient_notes_values(run):
-    result, printed, out = run("numerical_gradient")
+def test_numerical_gradient_notes_values(run_example):
+    result, printed, out = run_example("numerical_gradient")
     # Pure float arithmetic (no transcendental functions): the notes' digits exactly.
     assert result["numerical_diff"] == {5: 0.1999999999990898, 10: 0.2999999999986347}
     grads = result["gradients"]
@@ -171,8 +142,8 @@ def test_numerical_gradient_notes_values(run):
 # ---------------------------------------------------------------- gradient_descent
 
 
-def test_gradient_descent_learning_rates(run):
-    result, _, out = run("gradient_descent")
+def test_gradient_descent_learning_rates(run_example):
+    result, _, out = run_example("gradient_descent")
     final = result["final"]
     assert result["step_num"] == 100  # --quick keeps the notes' 100 steps
     np.testing.assert_allclose(final[0.1], [-6.11110793e-10, 8.14814391e-10], rtol=1e-8)
@@ -183,8 +154,8 @@ def test_gradient_descent_learning_rates(run):
     assert_pngs(result, out, ["gradient_descent.png"])
 
 
-def test_gradient_descent_autograd_matches_numerical(run):
-    result, _, _ = run("gradient_descent")
+def test_gradient_descent_autograd_matches_numerical(run_example):
+    result, _, _ = run_example("gradient_descent")
     matches = result["autograd_matches_numerical"]
     assert matches == {0.1: True, 0.01: True, 10.0: False, 1e-10: True}
     # With the exact gradient 2x, lr = 10 really multiplies x by -19 each step.
@@ -212,27 +183,22 @@ def test_bad_arguments_exit_with_an_error(capsys):
     assert "--steps must be at least 1" in capsys.readouterr().err
 
 
-def script(*args, cwd):
-    return subprocess.run(
-        [sys.executable, str(EXAMPLES / "forward_pass.py"), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+FORWARD_PASS = EXAMPLES / "forward_pass.py"
 
 
 def test_command_line(tmp_path):
-    shown = script("--help", cwd=tmp_path)
+    shown = run_python(FORWARD_PASS, "--help", cwd=tmp_path, timeout=120)
     assert shown.returncode == 0
     assert "--out DIR" in shown.stdout and "--quick" in shown.stdout
 
-    ran = script("--quick", "--out", str(tmp_path / "pictures"), cwd=tmp_path)
+    ran = run_python(
+        FORWARD_PASS, "--quick", "--out", str(tmp_path / "pictures"), cwd=tmp_path, timeout=120
+    )
     assert ran.returncode == 0, ran.stderr
     assert "[0.31682708 0.77338016]" in ran.stdout
     assert (tmp_path / "pictures" / "network.png").read_bytes()[:8] == PNG_MAGIC
 
-    bad = script("--no-such-option", cwd=tmp_path)
+    bad = run_python(FORWARD_PASS, "--no-such-option", cwd=tmp_path, timeout=120)
     assert bad.returncode == 2
     assert "unrecognized arguments" in bad.stderr
     assert not (tmp_path / "out").exists()  # nothing was written by the failed runs

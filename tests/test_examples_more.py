@@ -8,15 +8,11 @@ independent computations and that the pictures are real PNG files.
 Two runs go through the command line itself: ``--help`` and a bad invocation.
 """
 
-import contextlib
-import io
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from examples_support import EXAMPLES, PNG_MAGIC, load_example
+from helpers import EXAMPLES, assert_pngs, call_main, load_example, run_python
 
 from tinygrad_edu import nn, no_grad, optim
 
@@ -30,46 +26,11 @@ NAMES = [
 ]
 
 
-def call(module, args):
-    """Run ``module.main(args)``; returns (result dict, printed text)."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        result = module.main([str(a) for a in args])
-    return result, printed.getvalue()
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """run(name, *extra_args) -> (result, printed text, out dir), with --quick; cached."""
-    cache = {}
-
-    def run_example(name, *extra):
-        key = (name, *extra)
-        if key not in cache:
-            out = tmp_path_factory.mktemp(name)
-            result, printed = call(load_example(name), ["--quick", *extra, "--out", out])
-            cache[key] = (result, printed, out)
-        return cache[key]
-
-    return run_example
-
-
-def assert_pngs(result, out, names):
-    assert sorted(p.name for p in result["figures"]) == sorted(names)
-    for name in names:
-        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
-    assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
-
-
-def with_ones(X):
-    return np.hstack([np.ones((len(X), 1)), X])
-
-
 # ------------------------------------------------------------------ linear_regression
 
 
-def test_linear_regression_matches_least_squares(run):
-    result, printed, out = run("linear_regression")
+def test_linear_regression_matches_least_squares(run_example):
+    result, printed, out = run_example("linear_regression")
     assert result["J"] == pytest.approx(result["half_mse"], rel=1e-12)  # J = 0.5 * MSE
     simple, multiple = result["simple"], result["multiple"]
     assert simple["max_diff"] < 1e-6  # full-batch gradient descent reaches lstsq
@@ -104,8 +65,8 @@ def test_linear_regression_full_batch_reaches_least_squares_for_3_features():
 # ---------------------------------------------------------------- logistic_regression
 
 
-def test_logistic_regression_metrics_are_consistent(run):
-    result, printed, out = run("logistic_regression")
+def test_logistic_regression_metrics_are_consistent(run_example):
+    result, printed, out = run_example("logistic_regression")
     t, scores = result["t_test"], result["scores"]
     cm = result["confusion_matrix"]
     (tn, fp), (fn, tp) = cm
@@ -146,8 +107,8 @@ def test_logistic_regression_with_sgd():
 # --------------------------------------------------------------------- eager_vs_graph
 
 
-def test_eager_vs_graph_two_inputs_two_graphs(run):
-    result, printed, out = run("eager_vs_graph")
+def test_eager_vs_graph_two_inputs_two_graphs(run_example):
+    result, printed, out = run_example("eager_vs_graph")
     assert result["b"] == 15.0  # x * x + 2 * x at 3, printed before any backward
     assert result["ops"] == {3.5: ["mul", "add", "add", "add"], -2.5: ["neg", "add", "add"]}
     assert result["op_counts"] == {3.5: 4, -2.5: 3}
@@ -166,7 +127,7 @@ def test_eager_vs_graph_two_inputs_two_graphs(run):
 def test_eager_vs_graph_without_viz(tmp_path):
     module = load_example("eager_vs_graph")
     module.viz = None  # as if tinygrad_edu.viz did not exist: the graphs are printed
-    result, printed = call(module, ["--inputs", "1.5", "-0.5", "--out", tmp_path])
+    result, printed = call_main(module, ["--inputs", "1.5", "-0.5", "--out", tmp_path])
     assert result["figures"] == [] and not list(tmp_path.iterdir())
     assert result["op_counts"] == {1.5: 2, -0.5: 1}
     assert "1. neg(x) -> 0.5" in printed
@@ -176,8 +137,8 @@ def test_eager_vs_graph_without_viz(tmp_path):
 # -------------------------------------------------------------------- double_backprop
 
 
-def test_double_backprop_cube_and_newton(run):
-    result, printed, out = run("double_backprop")
+def test_double_backprop_cube_and_newton(run_example):
+    result, printed, out = run_example("double_backprop")
     assert result["dydx"] == pytest.approx(12.0, abs=1e-12)  # 3x^2 at 2
     assert result["d2ydx2"] == pytest.approx(12.0, abs=1e-12)  # 6x at 2
     assert result["slope"] == pytest.approx(21.0)  # 4x^3 - 6x + 1 at 2
@@ -204,8 +165,8 @@ def test_double_backprop_derivatives_of_other_functions():
 # ------------------------------------------------------------ two_layer_net_gradcheck
 
 
-def test_two_layer_net_gradcheck_differences_are_tiny(run):
-    result, printed, out = run("two_layer_net_gradcheck")  # whatever MNIST is found
+def test_two_layer_net_gradcheck_differences_are_tiny(run_example):
+    result, printed, out = run_example("two_layer_net_gradcheck")  # whatever MNIST is found
     assert result["hidden"] == 5
     assert list(result["diffs"]) == ["W1", "b1", "W2", "b2"]
     for name, diff in result["diffs"].items():
@@ -229,14 +190,8 @@ def test_every_example_has_help(name, capsys):
     assert "--out DIR" in text and "--quick" in text
 
 
-def script(*args, cwd):
-    return subprocess.run(
-        [sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60
-    )
-
-
 def test_help_from_the_command_line(tmp_path):
-    done = script(EXAMPLES / "double_backprop.py", "--help", cwd=tmp_path)
+    done = run_python(EXAMPLES / "double_backprop.py", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Newton" in done.stdout and "--x0" in done.stdout
     assert not list(tmp_path.iterdir())  # --help writes nothing

@@ -6,24 +6,15 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FLAGSHIP, OFFLINE_ENV, PNG_MAGIC
 
 from tinygrad_edu import metrics, nn, no_grad
 from tinygrad_edu.datasets import load_mnist
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "mnist_two_layer.py"
 FINAL_LINE = re.compile(r"final test accuracy: (0\.\d{4})")
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-# A proxy that refuses every connection: urllib honours these variables, so the script's
-# download attempt fails at once (no network needed, none used).
-OFFLINE_ENV = {
-    name: "http://127.0.0.1:1"
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
-}
 
 
 def run_demo(*args, env_changes=None, drop=(), timeout=120):
@@ -34,7 +25,7 @@ def run_demo(*args, env_changes=None, drop=(), timeout=120):
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env.update(env_changes or {})
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, args)],
+        [sys.executable, str(FLAGSHIP), *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
@@ -59,6 +50,7 @@ def one_epoch(mnist_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("flagship")
     result = run_demo("--data-dir", mnist_dir, "--epochs", 1, "--out", out)
     assert result.returncode == 0, result.stderr
+    assert "nothing was saved" not in result.stderr
     return result, out
 
 
@@ -130,9 +122,14 @@ def test_saved_weights_reproduce_the_accuracy_in_a_fresh_model(one_epoch, mnist_
         (["--hidden", "0"], "--hidden must be at least 1"),
         (["--batch-size", "0"], "--batch-size must be at least 1"),
         (["--momentum", "-1"], "--momentum"),
+        (["--momentum", "1"], "--momentum must be in [0, 1)"),
+        (["--lr", "inf"], "--lr must be positive and finite, not inf"),
+        (["--hidden", "1000000"], "--hidden must be at most 100,000"),
+        (["--seed", "4294967296"], "--seed must be in 0 .. 4294967295"),
+        (["--data-dir", "/no/such/folder"], "--data-dir /no/such/folder: does not exist"),
     ],
 )
-def test_bad_arguments_exit_nonzero_with_a_one_line_error(args, message, tmp_path):
+def test_bad_arguments_exit_2_with_a_one_line_error(args, message, tmp_path):
     # Were a bad value accepted, the run would stay short: one epoch of big batches.
     options = {"--epochs": "1", "--batch-size": "10000", **dict(zip(args[::2], args[1::2]))}
     result = run_demo(
@@ -142,7 +139,7 @@ def test_bad_arguments_exit_nonzero_with_a_one_line_error(args, message, tmp_pat
         env_changes={**OFFLINE_ENV, "TINYGRAD_EDU_CACHE": str(tmp_path / "cache")},
         drop=("TINYGRAD_EDU_DATA",),
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # no usage block, no traceback
     assert re.match(r"\S*mnist_two_layer\.py: error: ", lines[0]), lines[0]
@@ -165,6 +162,8 @@ def test_without_data_falls_back_to_the_sample_and_says_so(tmp_path):
     assert re.search(
         r"WARNING: MNIST not found \(download failed.*bundled 10,000-image", stderr, re.S
     )
+    assert "pass --data-dir DIR, a folder with the four MNIST files" in stderr  # the option
+    assert "nothing was saved: pass --out DIR" in stderr  # no --out: says so, and how to save
     # trained on the 10,000-image sample: still clearly learning, on 2,000 test images
     assert final_accuracy(result.stdout) >= 0.85
     assert list(cache.rglob("*")) == []  # nothing half-downloaded left in the cache

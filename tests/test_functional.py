@@ -1,29 +1,19 @@
 """Tests for tinygrad_edu.functional: values against naive numpy, backprop against central
 differences (gradcheck, float64), numerical stability, dtypes and error messages."""
 
-import contextlib
 import re
-import warnings
 
 import numpy as np
 import pytest
+from helpers import check_gradients, float_arrays, sigmoid, strict_floats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor
-from tinygrad_edu.numerical import gradcheck
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def floats(lo=-5.0, hi=5.0, **kw):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, **kw)
-
-
-def float_arrays(shape, lo=-5.0, hi=5.0, **kw):
-    return hnp.arrays(np.float64, shape, elements=floats(lo, hi, **kw))
 
 
 small_shapes = hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4)
@@ -44,16 +34,6 @@ def logits_and_targets(draw, kind, one_d=False):
     return logits, target
 
 
-def leaf(array):
-    """A float64 leaf tensor that requires grad (gradient checks need float64)."""
-    return Tensor(np.array(array, dtype=np.float64), requires_grad=True)
-
-
-def check_gradients(fn, *arrays):
-    """gradcheck ``fn`` with respect to every array (each made a float64 leaf)."""
-    assert gradcheck(fn, [leaf(a) for a in arrays])
-
-
 def naive_log_softmax(z, axis=-1):
     e = np.exp(z)
     return np.log(e / e.sum(axis=axis, keepdims=True))
@@ -66,25 +46,6 @@ def naive_cross_entropy(logits, target):
         target = target.reshape(-1)
         return -log_p[np.arange(len(target)), target].mean()
     return -(np.atleast_2d(target) * log_p).sum() / log_p.shape[0]
-
-
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-@contextlib.contextmanager
-def strict_numerics():
-    """Fail on any warning and on overflow, division by zero or invalid values.
-
-    Underflow (exp(-20000) == 0.0, exactly the intended value in a stable log-sum-exp) is
-    left alone: flagging it would only reject correct code.
-    """
-    with (
-        warnings.catch_warnings(),
-        np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"),
-    ):
-        warnings.simplefilter("error")
-        yield
 
 
 def loss_and_grad(loss_fn, x, *args):
@@ -291,7 +252,7 @@ def test_cross_entropy_error_averages_over_the_batch():
 def test_cross_entropy_is_finite_and_silent_for_huge_logits():
     logits = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 3.0], [1e4, 1e4, -1e4]])
     for target in [np.array([0, 2, 1]), np.array([[0.5, 0.5, 0], [0, 0, 1], [1, 0, 0]])]:
-        with strict_numerics():
+        with strict_floats():
             loss, grad = loss_and_grad(F.cross_entropy, logits, target)
         assert np.isfinite(loss.item()) and np.isfinite(grad).all()
         np.testing.assert_allclose(loss.item(), naive_cross_entropy_stable(logits, target))
@@ -309,7 +270,7 @@ def naive_cross_entropy_stable(logits, target):
 def test_binary_cross_entropy_at_exact_0_and_1_is_finite_and_silent():
     p = np.array([0.0, 1.0, 0.0, 1.0])
     t = np.array([0.0, 1.0, 1.0, 0.0])
-    with strict_numerics():
+    with strict_floats():
         loss, grad = loss_and_grad(F.binary_cross_entropy, p, t)
     # the right answers cost 0; the two certain wrong answers each cost 100 (log clamped)
     assert loss.item() == pytest.approx(200 / 4)
@@ -319,7 +280,7 @@ def test_binary_cross_entropy_at_exact_0_and_1_is_finite_and_silent():
 def test_bce_with_logits_is_finite_and_silent_at_1e4():
     x = np.array([1e4, -1e4, 1e4, -1e4])
     t = np.array([1.0, 0.0, 0.0, 1.0])
-    with strict_numerics():
+    with strict_floats():
         loss, grad = loss_and_grad(F.binary_cross_entropy_with_logits, x, t)
     assert loss.item() == pytest.approx(2e4 / 4)
     np.testing.assert_allclose(grad, np.array([0.0, 0.0, 1.0, -1.0]) / 4)

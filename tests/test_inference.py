@@ -2,46 +2,21 @@
 the book's pre-trained network scores exactly 0.9352, per-sample and batched predictions
 agree, and bad weight files are refused with a one-line reason."""
 
-import contextlib
-import io
-import os
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
-from examples_support import load_example
+from helpers import PNG_MAGIC, call_main, load_example
 
 from tinygrad_edu import nn, no_grad
 from tinygrad_edu.models import ThreeLayerNet, TwoLayerNet, load_network
 
 inference = load_example("mnist_inference")
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def sample_weight():
-    """The book's pre-trained 3-layer net, beside the shared datasets (CI has it)."""
-    root = os.environ.get("TINYGRAD_EDU_DATA")
-    path = Path(root).parent / "reference" / "sample_weight.npz" if root else None
-    if path is None or not path.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the book's sample_weight.npz is missing ({path})")
-        pytest.skip("the book's sample_weight.npz is not available")
-    return path
-
-
-def run(args):
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        result = inference.main([str(a) for a in args])
-    return result, printed.getvalue()
-
 
 def test_book_weights_score_0_9352_per_sample_and_batched(mnist_dir, sample_weight, tmp_path):
     args = ["--weights", sample_weight, "--data-dir", mnist_dir, "--out", tmp_path]
-    result, printed = run(args)  # all 10,000 test images, one by one and batched
+    result, printed = call_main(inference, args)  # all 10,000 test images, one by one and batched
     assert result["n_images"] == 10_000
     assert result["accuracy_per_sample"] == result["accuracy_batched"] == 0.9352
     assert result["same_predictions"]
@@ -107,7 +82,7 @@ def test_bad_weights_are_refused_in_one_line(content, message, tmp_path):
     elif content == "inputs":
         TwoLayerNet(20, 4, 10).save(path)
     with pytest.raises(SystemExit) as exc:
-        run(["--weights", path])
+        call_main(inference, ["--weights", path])
     text = str(exc.value.code)
     assert text.startswith("mnist_inference.py: error: ")
     assert message in text and "\n" not in text

@@ -4,9 +4,9 @@ import re
 
 import numpy as np
 import pytest
+from helpers import finite_floats, float_arrays, leaf
 from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import array_shapes, arrays
+from hypothesis.extra.numpy import array_shapes
 
 from tinygrad_edu import Function, Tensor, concatenate, stack
 from tinygrad_edu.numerical import (
@@ -31,10 +31,6 @@ def function_1(x):
 def function_2(x):
     """The notes' example: f(x0, x1) = x0^2 + x1^2."""
     return x[0] ** 2 + x[1] ** 2
-
-
-def leaf(data):
-    return Tensor(np.array(data, dtype=np.float64), requires_grad=True)
 
 
 def random_leaf(rng, shape, domain):
@@ -103,13 +99,7 @@ def test_numerical_gradient_calls_f_with_x_itself_and_restores_it():
     np.testing.assert_array_equal(x, before)
 
 
-@given(
-    arrays(
-        np.float64,
-        array_shapes(min_dims=0, max_dims=3, max_side=3),
-        elements=st.floats(allow_nan=False, allow_infinity=False),
-    )
-)
+@given(float_arrays(array_shapes(min_dims=0, max_dims=3, max_side=3), elements=finite_floats()))
 def test_numerical_gradient_restores_every_element_exactly(values):
     x = values.copy()
     numerical_gradient(lambda a: 0.0, x)
@@ -119,11 +109,7 @@ def test_numerical_gradient_restores_every_element_exactly(values):
     assert t.data.tobytes() == values.tobytes()
 
 
-@given(
-    arrays(
-        np.float64, array_shapes(min_dims=0, max_dims=3, max_side=4), elements=st.floats(-10, 10)
-    )
-)
+@given(float_arrays(array_shapes(min_dims=0, max_dims=3, max_side=4), -10.0, 10.0))
 def test_numerical_gradient_of_sum_of_squares_is_2x(x):
     grad = numerical_gradient(lambda a: np.sum(a**2), x)
     assert grad.shape == x.shape

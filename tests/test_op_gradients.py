@@ -10,6 +10,20 @@ import operator
 
 import numpy as np
 import pytest
+from helpers import (
+    ARITHMETIC,
+    MATMUL_LAYOUTS,
+    NONSCALAR_SHAPES,
+    SHAPES,
+    any_floats,
+    broadcast_pair,
+    check_gradients,
+    concatenate_args,
+    float_arrays,
+    matmul_operands,
+    reshape_args,
+    sigmoid,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import (
@@ -17,34 +31,23 @@ from hypothesis.extra.numpy import (
     arrays,
     basic_indices,
     broadcastable_shapes,
-    mutually_broadcastable_shapes,
     valid_tuple_axes,
 )
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.numerical import gradcheck
 
 # ---------------------------------------------------------------------------
 # Strategies and helpers
 # ---------------------------------------------------------------------------
 
+# The shared strategies (any_floats, broadcast_pair, matmul_operands, ...) are in
+# helpers.py; these are this file's own.
+
 MAGNITUDES = st.floats(0.1, 3.0)
 NONZERO = MAGNITUDES | MAGNITUDES.map(operator.neg)  # away from 0: abs, relu, division
 POSITIVE = MAGNITUDES  # log, sqrt, bases of powers
 SMOOTH = st.floats(-3.0, 3.0)  # for ops that are smooth everywhere
-
-SHAPES = array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=3)
-NONSCALAR_SHAPES = array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=3)
-
-
-def floats(shape, elements=NONZERO):
-    """Well-conditioned float64 arrays of ``shape`` (by default magnitudes in [0.1, 3])."""
-    return arrays(np.float64, shape, elements=elements)
-
-
-def any_floats(elements=NONZERO, shapes=SHAPES):
-    return shapes.flatmap(lambda shape: floats(shape, elements))
 
 
 @st.composite
@@ -53,16 +56,8 @@ def distinct_floats(draw, shapes=SHAPES):
     shape = draw(shapes)
     size = int(np.prod(shape))
     ranks = np.array(draw(st.permutations(range(size))), dtype=np.float64)
-    jitter = draw(floats(size, st.floats(-0.2, 0.2)))
+    jitter = draw(float_arrays(size, elements=st.floats(-0.2, 0.2)))
     return ((ranks - size / 2 + jitter) * 0.1).reshape(shape)
-
-
-@st.composite
-def broadcast_pair(draw, elements_a=NONZERO, elements_b=NONZERO):
-    """Two arrays whose shapes broadcast together (0-d, size-1 and missing axes)."""
-    shapes = draw(mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3))
-    shape_a, shape_b = shapes.input_shapes
-    return draw(floats(shape_a, elements_a)), draw(floats(shape_b, elements_b))
 
 
 def axes(ndim):
@@ -71,35 +66,22 @@ def axes(ndim):
     return st.none() | ints | valid_tuple_axes(ndim)
 
 
-def check(fn, *arrays, **tolerances):
-    """Wrap ``arrays`` in float64 Tensors that require grad and gradcheck ``fn`` on them."""
-    tensors = [Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
-    assert gradcheck(fn, tensors, **tolerances)
-
-
 # ---------------------------------------------------------------------------
 # Arithmetic
 # ---------------------------------------------------------------------------
 
-ARITHMETIC = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-}
-
 
 @pytest.mark.parametrize("op", ARITHMETIC.values(), ids=ARITHMETIC.keys())
-@given(pair=broadcast_pair())
+@given(pair=broadcast_pair(NONZERO, NONZERO))
 def test_arithmetic(op, pair):
-    check(op, *pair)
+    check_gradients(op, *pair)
 
 
 @pytest.mark.parametrize("op", ARITHMETIC.values(), ids=ARITHMETIC.keys())
-@given(x=any_floats())
+@given(x=any_floats(NONZERO))
 def test_arithmetic_same_tensor_on_both_sides(op, x):
     """x + x, x * x, ...: both operand gradients accumulate into the one leaf."""
-    check(lambda t: op(t, t), x)
+    check_gradients(lambda t: op(t, t), x)
 
 
 @st.composite
@@ -111,7 +93,9 @@ def constants(draw, shape, elements):
         return draw(elements)
     if kind == "numpy scalar":
         return np.float64(draw(elements))
-    array = draw(floats(draw(broadcastable_shapes(shape, min_dims=0, max_dims=4)), elements))
+    array = draw(
+        float_arrays(draw(broadcastable_shapes(shape, min_dims=0, max_dims=4)), elements=elements)
+    )
     return array if kind == "numpy array" else Tensor(array)
 
 
@@ -123,12 +107,12 @@ def test_arithmetic_with_constant(op, side, data):
     elements = POSITIVE if op is operator.pow else NONZERO
     x = data.draw(any_floats(elements), label="x")
     c = data.draw(constants(x.shape, elements), label="constant")
-    check((lambda t: op(c, t)) if side == "left" else (lambda t: op(t, c)), x)
+    check_gradients((lambda t: op(c, t)) if side == "left" else (lambda t: op(t, c)), x)
 
 
-@given(x=any_floats(), exponent=st.sampled_from([-2, -1, 0, 1, 2, 3, 2.0]))
+@given(x=any_floats(NONZERO), exponent=st.sampled_from([-2, -1, 0, 1, 2, 3, 2.0]))
 def test_pow_integer_exponent(x, exponent):
-    check(lambda t: t**exponent, x)
+    check_gradients(lambda t: t**exponent, x)
 
 
 @pytest.mark.parametrize(("exponent", "slope"), [(0, 0.0), (1, 1.0), (2, 0.0), (3, 0.0)])
@@ -141,17 +125,17 @@ def test_pow_integer_exponent_at_zero(exponent, slope):
 
 @given(x=any_floats(POSITIVE), exponent=st.floats(-2.0, 3.0))
 def test_pow_real_exponent(x, exponent):
-    check(lambda t: t**exponent, x)
+    check_gradients(lambda t: t**exponent, x)
 
 
 @given(base=st.floats(0.2, 3.0), x=any_floats(st.floats(-2.0, 2.0)))
 def test_pow_scalar_base(base, x):
-    check(lambda t: base**t, x)
+    check_gradients(lambda t: base**t, x)
 
 
 @given(pair=broadcast_pair(POSITIVE, st.floats(-2.0, 2.0)))
 def test_pow_tensor_tensor(pair):
-    check(operator.pow, *pair)
+    check_gradients(operator.pow, *pair)
 
 
 # ---------------------------------------------------------------------------
@@ -174,7 +158,7 @@ ELEMENTWISE = {
 @given(data=st.data())
 def test_elementwise(name, data):
     fn, elements = ELEMENTWISE[name]
-    check(fn, data.draw(any_floats(elements), label="x"))
+    check_gradients(fn, data.draw(any_floats(elements), label="x"))
 
 
 @st.composite
@@ -194,7 +178,7 @@ def clip_args(draw):
 @given(args=clip_args())
 def test_clip(args):
     x, lo, hi = args
-    check(lambda t: t.clip(lo, hi), x)
+    check_gradients(lambda t: t.clip(lo, hi), x)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_])
@@ -204,46 +188,33 @@ def test_astype_to_non_float_stops_gradient(dtype):
     assert not Tensor([1.7, -2.2], requires_grad=True).astype(dtype).requires_grad
 
 
-@given(x=any_floats())
+@given(x=any_floats(NONZERO))
 def test_astype(x):
-    check(lambda t: t.astype(np.float64), x, atol=1e-8, rtol=1e-6)  # exact: linear
+    check_gradients(lambda t: t.astype(np.float64), x, atol=1e-8, rtol=1e-6)  # exact: linear
     # Through float32 and back: central differences need a step far above float32's
     # resolution (~1e-7), and astype is linear, so a large step costs nothing.
-    check(lambda t: (t.astype(np.float32) * 2).astype(np.float64), x, eps=1e-3)
+    check_gradients(lambda t: (t.astype(np.float32) * 2).astype(np.float64), x, eps=1e-3)
 
 
 # ---------------------------------------------------------------------------
 # Matrix product
 # ---------------------------------------------------------------------------
 
-# Operand shapes: n, k, m are matrix sizes; B a batch shape, broadcast between the operands.
-MATMUL_LAYOUTS = ["k,k", "nk,k", "k,km", "nk,km", "Bnk,km", "nk,Bkm", "Bnk,Bkm", "Bnk,k", "k,Bkm"]
-
-
-@st.composite
-def matmul_operands(draw, layout):
-    sizes = {c: draw(st.integers(1, 3)) for c in "nkm"}
-    batch = mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=2, max_side=3)
-    batches = iter(draw(batch).input_shapes)
-    operands = []
-    for spec in layout.split(","):
-        shape = (*(next(batches) if spec[0] == "B" else ()), *(sizes[c] for c in spec.lstrip("B")))
-        operands.append(draw(floats(shape)))
-    return operands
-
 
 @pytest.mark.parametrize("layout", MATMUL_LAYOUTS)
 @given(data=st.data())
 def test_matmul(layout, data):
-    check(operator.matmul, *data.draw(matmul_operands(layout), label="a, b"))
+    check_gradients(operator.matmul, *data.draw(matmul_operands(layout, NONZERO), label="a, b"))
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
 @given(data=st.data())
 def test_matmul_with_numpy_array(side, data):
     layout = data.draw(st.sampled_from(MATMUL_LAYOUTS), label="layout")
-    a, b = data.draw(matmul_operands(layout), label="a, b")
-    check((lambda t: a @ t) if side == "left" else (lambda t: t @ b), b if side == "left" else a)
+    a, b = data.draw(matmul_operands(layout, NONZERO), label="a, b")
+    check_gradients(
+        (lambda t: a @ t) if side == "left" else (lambda t: t @ b), b if side == "left" else a
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -258,8 +229,8 @@ def reduction_args(draw, values):
 
 
 REDUCTIONS = {
-    "sum": any_floats(),
-    "mean": any_floats(),
+    "sum": any_floats(NONZERO),
+    "mean": any_floats(NONZERO),
     "max": distinct_floats(),
     "min": distinct_floats(),
 }
@@ -269,7 +240,7 @@ REDUCTIONS = {
 @given(data=st.data())
 def test_reduction(name, data):
     x, axis, keepdims = data.draw(reduction_args(REDUCTIONS[name]), label="x, axis, keepdims")
-    check(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims), x)
+    check_gradients(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims), x)
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
@@ -293,7 +264,7 @@ def array_and_axis(draw, elements=SMOOTH):
 @given(args=array_and_axis())
 def test_softmax(name, args):
     x, axis = args
-    check(lambda t: getattr(t, name)(axis=axis), x)
+    check_gradients(lambda t: getattr(t, name)(axis=axis), x)
 
 
 # ---------------------------------------------------------------------------
@@ -301,81 +272,56 @@ def test_softmax(name, args):
 # ---------------------------------------------------------------------------
 
 
-@st.composite
-def reshape_args(draw):
-    """(x, shape): a random factorization of x.size into 0-4 axes, maybe one of them -1."""
-    x = draw(any_floats())
-    ndim = draw(st.integers(0 if x.size == 1 else 1, 4))
-    shape, remaining = [], x.size
-    for _ in range(ndim - 1):
-        divisor = draw(st.sampled_from([d for d in range(1, remaining + 1) if remaining % d == 0]))
-        shape.append(divisor)
-        remaining //= divisor
-    if ndim:
-        shape.append(remaining)
-        if draw(st.booleans()):
-            shape[draw(st.integers(0, ndim - 1))] = -1
-    return x, tuple(shape)
-
-
-@given(args=reshape_args(), as_tuple=st.booleans())
+@given(args=reshape_args(NONZERO), as_tuple=st.booleans())
 def test_reshape(args, as_tuple):
     x, shape = args
-    check(lambda t: t.reshape(shape) if as_tuple else t.reshape(*shape), x)
+    check_gradients(lambda t: t.reshape(shape) if as_tuple else t.reshape(*shape), x)
 
 
-@given(x=any_floats(), data=st.data())
+@given(x=any_floats(NONZERO), data=st.data())
 def test_transpose(x, data):
     perm = data.draw(st.permutations(range(x.ndim)), label="permutation")
-    check(lambda t: t.transpose(*perm), x)
-    check(lambda t: t.transpose(tuple(perm)), x)
+    check_gradients(lambda t: t.transpose(*perm), x)
+    check_gradients(lambda t: t.transpose(tuple(perm)), x)
 
 
-@given(x=any_floats())
+@given(x=any_floats(NONZERO))
 def test_transpose_without_axes_and_T(x):
-    check(lambda t: t.transpose(), x)
-    check(lambda t: t.T, x)
+    check_gradients(lambda t: t.transpose(), x)
+    check_gradients(lambda t: t.T, x)
 
 
-@given(x=any_floats(shapes=array_shapes(min_dims=2, max_dims=4, max_side=3)), data=st.data())
+@given(
+    x=any_floats(NONZERO, shapes=array_shapes(min_dims=2, max_dims=4, max_side=3)), data=st.data()
+)
 def test_transpose_negative_axes(x, data):
     """numpy accepts negative axes in the permutation: for 3 axes, (0, -1, 1) is (0, 2, 1)."""
     perm = data.draw(st.permutations(range(x.ndim)), label="permutation")
     negate = data.draw(st.lists(st.booleans(), min_size=x.ndim, max_size=x.ndim), label="negate")
     perm = [a - x.ndim if flip else a for a, flip in zip(perm, negate)]
-    check(lambda t: t.transpose(*perm), x)
+    check_gradients(lambda t: t.transpose(*perm), x)
 
 
-@given(x=any_floats(), data=st.data())
+@given(x=any_floats(NONZERO), data=st.data())
 def test_flatten(x, data):
     n = max(x.ndim, 1)
     start_dim = data.draw(st.integers(-n, n - 1), label="start_dim")
-    check(lambda t: t.flatten(start_dim), x)
+    check_gradients(lambda t: t.flatten(start_dim), x)
 
 
-@st.composite
-def concatenate_args(draw):
-    """(arrays, axis): 1-4 arrays that agree on every axis but ``axis``."""
-    shape = draw(array_shapes(min_dims=1, max_dims=3, max_side=3))
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
-    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=4))
-    parts = [draw(floats((*shape[:axis], n, *shape[axis:][1:]))) for n in sizes]
-    return parts, axis
-
-
-@given(args=concatenate_args())
+@given(args=concatenate_args(NONZERO))
 def test_concatenate(args):
     parts, axis = args
-    check(lambda *ts: tg.concatenate(ts, axis=axis), *parts)
-    check(lambda *ts: tg.concatenate(list(ts), axis=axis), *parts)
+    check_gradients(lambda *ts: tg.concatenate(ts, axis=axis), *parts)
+    check_gradients(lambda *ts: tg.concatenate(list(ts), axis=axis), *parts)
 
 
-@given(args=concatenate_args())
+@given(args=concatenate_args(NONZERO))
 def test_concatenate_with_constant_parts(args):
     """Parts that are numpy arrays, not Tensors, get no gradient."""
     parts, axis = args
     constant = parts[-1]
-    check(lambda *ts: tg.concatenate([constant, *ts, constant], axis=axis), *parts)
+    check_gradients(lambda *ts: tg.concatenate([constant, *ts, constant], axis=axis), *parts)
 
 
 def test_concatenate_with_list_part():
@@ -390,14 +336,14 @@ def stack_args(draw):
     """(arrays, axis): 1-4 arrays of one shape, and a new axis's position."""
     shape = draw(array_shapes(min_dims=0, max_dims=3, max_side=3))
     axis = draw(st.integers(-len(shape) - 1, len(shape)))
-    parts = draw(st.lists(floats(shape), min_size=1, max_size=4))
+    parts = draw(st.lists(float_arrays(shape, elements=NONZERO), min_size=1, max_size=4))
     return parts, axis
 
 
 @given(args=stack_args())
 def test_stack(args):
     parts, axis = args
-    check(lambda *ts: tg.stack(ts, axis=axis), *parts)
+    check_gradients(lambda *ts: tg.stack(ts, axis=axis), *parts)
 
 
 # ---------------------------------------------------------------------------
@@ -405,11 +351,11 @@ def test_stack(args):
 # ---------------------------------------------------------------------------
 
 
-@given(x=any_floats(), data=st.data())
+@given(x=any_floats(NONZERO), data=st.data())
 def test_getitem_basic(x, data):
     """Ints (also negative), slices (also negative steps), ``...`` and None."""
     index = data.draw(basic_indices(x.shape, allow_newaxis=True), label="index")
-    check(lambda t: t[index], x)
+    check_gradients(lambda t: t[index], x)
 
 
 @st.composite
@@ -425,11 +371,11 @@ def repeated_index(draw, shape):
     return (*(slice(None),) * axis, positions), axis
 
 
-@given(x=any_floats(shapes=NONSCALAR_SHAPES), data=st.data())
+@given(x=any_floats(NONZERO, shapes=NONSCALAR_SHAPES), data=st.data())
 def test_getitem_integer_array_with_repeats(x, data):
     """Each selection of an element adds its gradient once more."""
     index, axis = data.draw(repeated_index(x.shape), label="index, axis")
-    check(lambda t: t[index], x)
+    check_gradients(lambda t: t[index], x)
     t = Tensor(x, requires_grad=True)
     t[index].sum().backward()
     positions = Tensor(index[-1]).data.ravel() % x.shape[axis]
@@ -457,22 +403,22 @@ def mixed_index(draw, shape):
     return tuple(index)
 
 
-@given(x=any_floats(shapes=NONSCALAR_SHAPES), data=st.data())
+@given(x=any_floats(NONZERO, shapes=NONSCALAR_SHAPES), data=st.data())
 def test_getitem_mixed_tuple(x, data):
     index = data.draw(mixed_index(x.shape), label="index")
-    check(lambda t: t[index], x)
+    check_gradients(lambda t: t[index], x)
 
 
-@given(x=any_floats(shapes=NONSCALAR_SHAPES), data=st.data())
+@given(x=any_floats(NONZERO, shapes=NONSCALAR_SHAPES), data=st.data())
 def test_getitem_boolean_mask(x, data):
     """A mask over the leading axes, a mask on one axis inside a tuple, and ``t[t > 0]``."""
     lead = data.draw(st.integers(1, x.ndim), label="mask axes")
     mask = data.draw(arrays(np.bool_, x.shape[:lead]), label="mask")
-    check(lambda t: t[mask], x)
+    check_gradients(lambda t: t[mask], x)
     axis = data.draw(st.integers(0, x.ndim - 1), label="axis")
     axis_mask = data.draw(arrays(np.bool_, x.shape[axis]), label="axis mask")
-    check(lambda t: t[(*(slice(None),) * axis, axis_mask)], x)
-    check(lambda t: t[t > 0], x)  # values are at least 0.1 from 0: the mask stays put
+    check_gradients(lambda t: t[(*(slice(None),) * axis, axis_mask)], x)
+    check_gradients(lambda t: t[t > 0], x)  # values are at least 0.1 from 0: the mask stays put
 
 
 # ---------------------------------------------------------------------------
@@ -485,11 +431,11 @@ def mlp_args(draw):
     batch, n_in, hidden, n_out = (draw(st.integers(1, 4)) for _ in range(4))
     weight = st.floats(-1.0, 1.0)
     params = [
-        draw(floats((batch, n_in), SMOOTH)),
-        draw(floats((n_in, hidden), weight)),
-        draw(floats(hidden, weight)),
-        draw(floats((2 * hidden, n_out), weight)),
-        draw(floats(n_out, weight)),
+        draw(float_arrays((batch, n_in), elements=SMOOTH)),
+        draw(float_arrays((n_in, hidden), elements=weight)),
+        draw(float_arrays(hidden, elements=weight)),
+        draw(float_arrays((2 * hidden, n_out), elements=weight)),
+        draw(float_arrays(n_out, elements=weight)),
     ]
     labels = draw(arrays(np.intp, batch, elements=st.integers(0, n_out - 1)))
     return params, labels
@@ -512,7 +458,7 @@ def test_mlp_composite(args):
         penalty = (weights**2).mean() + ((b1 * b1 + 1).sqrt() / (1 + b2.exp().sum())).sum()
         return nll + 0.1 * entropy + 0.01 * penalty - tg.stack([b1.mean(), b2.mean()]).sum()
 
-    check(loss, *params)
+    check_gradients(loss, *params)
 
 
 # ---------------------------------------------------------------------------
@@ -538,10 +484,6 @@ def gradient_of(f):
     return gradient
 
 
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
 # name: (f, its second derivative in numpy, input values)
 SECOND_DERIVATIVES = {
     "exp": (Tensor.exp, np.exp, SMOOTH),
@@ -549,7 +491,7 @@ SECOND_DERIVATIVES = {
     "polynomial": (lambda t: 2 * t**4 - 3 * t * t + t, lambda x: 24 * x**2 - 6, SMOOTH),
     "sigmoid": (
         Tensor.sigmoid,
-        lambda x: _sigmoid(x) * (1 - _sigmoid(x)) * (1 - 2 * _sigmoid(x)),
+        lambda x: sigmoid(x) * (1 - sigmoid(x)) * (1 - 2 * sigmoid(x)),
         SMOOTH,
     ),
     "tanh": (Tensor.tanh, lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2), SMOOTH),
@@ -565,7 +507,7 @@ def test_second_derivative(name, data):
     """The backprop first derivative is itself differentiable, and its derivative is f''."""
     f, second, elements = SECOND_DERIVATIVES[name]
     x = data.draw(any_floats(elements), label="x")
-    check(gradient_of(f), x)
+    check_gradients(gradient_of(f), x)
     t = Tensor(x.copy(), requires_grad=True)
     gradient_of(f)(t).sum().backward()
     np.testing.assert_allclose(t.grad.data, second(x), rtol=1e-10, atol=1e-12)
@@ -575,8 +517,8 @@ def test_second_derivative(name, data):
 @given(args=array_and_axis(), data=st.data())
 def test_second_derivative_softmax(name, args, data):
     x, axis = args
-    w = data.draw(floats(x.shape, SMOOTH), label="w")  # softmax(x).sum() is constant
-    check(gradient_of(lambda t: getattr(t, name)(axis=axis) * w), x)
+    w = data.draw(float_arrays(x.shape, elements=SMOOTH), label="w")  # softmax(x).sum() is constant
+    check_gradients(gradient_of(lambda t: getattr(t, name)(axis=axis) * w), x)
 
 
 # Two-input functions of a (values away from 0) and b (no ties), both of one 2-D shape.
@@ -598,9 +540,9 @@ TWO_INPUT_SECOND_DERIVATIVES = {
 def test_second_derivative_two_inputs(name, data):
     """Second derivatives, mixed ones included, through ops of two inputs."""
     shape = data.draw(array_shapes(min_dims=2, max_dims=2, max_side=3), label="shape")
-    a = data.draw(floats(shape), label="a")
+    a = data.draw(float_arrays(shape, elements=NONZERO), label="a")
     b = data.draw(distinct_floats(st.just(shape)), label="b")
-    check(gradient_of(TWO_INPUT_SECOND_DERIVATIVES[name]), a, b)
+    check_gradients(gradient_of(TWO_INPUT_SECOND_DERIVATIVES[name]), a, b)
 
 
 # ---------------------------------------------------------------------------
@@ -612,24 +554,28 @@ def _one(strategy):
     return strategy.map(lambda x: (x,))
 
 
-_nonscalar = _one(any_floats(shapes=NONSCALAR_SHAPES))
-_three_alike = NONSCALAR_SHAPES.flatmap(lambda s: st.tuples(*[floats(s)] * 3))
+_nonscalar = _one(any_floats(NONZERO, shapes=NONSCALAR_SHAPES))
+_three_alike = NONSCALAR_SHAPES.flatmap(
+    lambda s: st.tuples(*[float_arrays(s, elements=NONZERO)] * 3)
+)
 
 # name: (fn, strategy of its float64 inputs)
 DTYPE_CASES = {
-    **{name: (op, broadcast_pair()) for name, op in ARITHMETIC.items()},
+    **{name: (op, broadcast_pair(NONZERO, NONZERO)) for name, op in ARITHMETIC.items()},
     "pow": (operator.pow, broadcast_pair(POSITIVE, POSITIVE)),
-    "pow_scalar_exponent": (lambda t: t**3, _one(any_floats())),
-    "pow_scalar_base": (lambda t: 2.0**t, _one(any_floats())),
-    "rsub_scalar": (lambda t: 2.0 - t, _one(any_floats())),
-    "rdiv_scalar": (lambda t: 2.0 / t, _one(any_floats())),
+    "pow_scalar_exponent": (lambda t: t**3, _one(any_floats(NONZERO))),
+    "pow_scalar_base": (lambda t: 2.0**t, _one(any_floats(NONZERO))),
+    "rsub_scalar": (lambda t: 2.0 - t, _one(any_floats(NONZERO))),
+    "rdiv_scalar": (lambda t: 2.0 / t, _one(any_floats(NONZERO))),
     **{name: (fn, _one(any_floats(elements))) for name, (fn, elements) in ELEMENTWISE.items()},
-    "clip": (lambda t: t.clip(-1.0, 1.0), _one(any_floats())),
-    "astype_float64": (lambda t: t.astype(np.float64), _one(any_floats())),
-    "astype_float32": (lambda t: t.astype(np.float32), _one(any_floats())),
+    "clip": (lambda t: t.clip(-1.0, 1.0), _one(any_floats(NONZERO))),
+    "astype_float64": (lambda t: t.astype(np.float64), _one(any_floats(NONZERO))),
+    "astype_float32": (lambda t: t.astype(np.float32), _one(any_floats(NONZERO))),
     "matmul": (
         operator.matmul,
-        st.sampled_from(MATMUL_LAYOUTS).flatmap(matmul_operands).map(tuple),
+        st.sampled_from(MATMUL_LAYOUTS)
+        .flatmap(lambda layout: matmul_operands(layout, NONZERO))
+        .map(tuple),
     ),
     "sum": (lambda t: t.sum(axis=0, keepdims=True), _nonscalar),
     "mean": (lambda t: t.mean(axis=-1), _nonscalar),
@@ -637,9 +583,9 @@ DTYPE_CASES = {
     "min": (lambda t: t.min(axis=0), _one(distinct_floats(NONSCALAR_SHAPES))),
     "softmax": (lambda t: t.softmax(axis=0), _nonscalar),
     "log_softmax": (lambda t: t.log_softmax(axis=-1), _nonscalar),
-    "reshape": (lambda t: t.reshape(-1), _one(any_floats())),
-    "transpose": (lambda t: t.transpose(), _one(any_floats())),
-    "T": (lambda t: t.T, _one(any_floats())),
+    "reshape": (lambda t: t.reshape(-1), _one(any_floats(NONZERO))),
+    "transpose": (lambda t: t.transpose(), _one(any_floats(NONZERO))),
+    "T": (lambda t: t.T, _one(any_floats(NONZERO))),
     "flatten": (lambda t: t.flatten(1), _nonscalar),
     "getitem_basic": (lambda t: t[..., -1], _nonscalar),
     "getitem_repeated": (lambda t: t[[0, -1, 0]], _nonscalar),
@@ -686,4 +632,4 @@ def test_second_derivatives_through_the_fused_linear_and_cross_entropy(target):
         return tg.functional.cross_entropy(tg.functional.linear(x, w, b), t)
 
     w, b = rng.standard_normal((3, 5)), rng.standard_normal(5)
-    check(gradient_of(loss), w, b)
+    check_gradients(gradient_of(loss), w, b)

@@ -2,26 +2,17 @@
 repository and ``mypy`` over the package (configured in pyproject.toml)."""
 
 import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, run_python, skip_or_fail_in_ci
 
 
 def run_tool(module, *args):
     """Run ``python -m module args`` in the repository; skip (fail in CI) if missing."""
     if importlib.util.find_spec(module) is None:
-        message = f"{module} is not installed (pip install '.[dev]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True
-    )
+        skip_or_fail_in_ci(
+            f"{module} is not installed (pip install '.[dev]')", "CI installs the dev extras"
+        )
+    return run_python("-m", module, *args, cwd=REPO, timeout=600)
 
 
 def test_ruff_finds_nothing():

@@ -4,20 +4,15 @@ Most tests read the DOT source, so they need no Graphviz program. The rendering 
 need ``dot``: skipped when it is missing, except in CI (CI=true), where it must exist.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import EXAMPLES, run_python, skip_or_fail_in_ci
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Function, Tensor, nn, viz
-
-ROOT = Path(__file__).resolve().parents[1]
 
 NODE = re.compile(r"^\s*(\w+) \[(.*)\]$")
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)")
@@ -82,10 +77,10 @@ def chain(n, op):
 def dot_program():
     """Graphviz's ``dot``: skip without it, except in CI, where it must be installed."""
     if shutil.which("dot") is None:
-        message = "Graphviz's dot program is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; CI installs graphviz, so rendering must be tested")
-        pytest.skip(message)
+        skip_or_fail_in_ci(
+            "Graphviz's dot program is not installed",
+            "CI installs graphviz, so rendering must be tested",
+        )
 
 
 # ------------------------------------------------------------------- structure
@@ -389,12 +384,7 @@ def test_save_dot_needs_no_graphviz(monkeypatch, tmp_path):
 
 def test_example_script_writes_three_graphs(tmp_path):
     out = tmp_path / "tmp"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "visualize_graph.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(EXAMPLES / "visualize_graph.py", "--out", out, timeout=120)
     assert result.returncode == 0, result.stderr
     suffix = ".svg" if shutil.which("dot") else ".dot"
     for stem in ("graph_mul_add", "graph_sigmoid_neuron", "graph_two_layer"):

@@ -9,10 +9,21 @@
 Modules: ``nn`` (layers), ``functional`` (activations and losses), ``optim`` (SGD, Adam),
 ``numerical`` (numerical differentiation and gradient checks), ``datasets`` (MNIST),
 ``data`` (mini-batches), ``metrics``, ``models`` (the notes' TwoLayerNet), ``viz``
-(graph drawings).
+(graph drawings), ``threads`` (how many threads numpy's matrix products use).
 """
 
-from tinygrad_edu import data, datasets, functional, metrics, models, nn, numerical, optim, viz
+from tinygrad_edu import (
+    data,
+    datasets,
+    functional,
+    metrics,
+    models,
+    nn,
+    numerical,
+    optim,
+    threads,
+    viz,
+)
 from tinygrad_edu.grad_mode import (
     detect_anomaly,
     enable_grad,
@@ -21,17 +32,20 @@ from tinygrad_edu.grad_mode import (
     set_grad_enabled,
 )
 from tinygrad_edu.ops import Function
-from tinygrad_edu.tensor import Tensor, concatenate, stack
+from tinygrad_edu.tensor import Tensor, as_tensor, concatenate, stack
+from tinygrad_edu.threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Function",
     "Tensor",
+    "as_tensor",
     "concatenate",
     "data",
     "datasets",
     "detect_anomaly",
     "enable_grad",
     "functional",
+    "get_num_threads",
     "is_grad_enabled",
     "metrics",
     "models",
@@ -40,7 +54,9 @@ __all__ = [
     "numerical",
     "optim",
     "set_grad_enabled",
+    "set_num_threads",
     "stack",
+    "threads",
     "viz",
 ]
 __version__ = "0.1.0"

@@ -7,12 +7,13 @@ reverse topological order. The ops it calls (each a forward and a backward) are 
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tinygrad_edu.grad_mode import check_finite, mode
-from tinygrad_edu.tensor import Tensor, as_array
+from tinygrad_edu.tensor import Tensor, as_array, inplace_clock
 
 if TYPE_CHECKING:
     from tinygrad_edu.ops import Function
@@ -41,31 +42,34 @@ def backward(
     grad = _initial_grad(root, grad)
     if create_graph:
         grad = Tensor(grad)
-    # Arrays already given to a leaf as its .grad: another leaf gets a copy rather than a
-    # second reference, so editing one .grad in place changes no other.
-    handed_out: set[int] = set()
     if root.creator is None:
-        _accumulate(root, grad, handed_out)
+        _accumulate({root: grad})
         return
     order = _topological_order(root.creator)
+    # What each op's output, and each leaf, has received so far: the gradient summed over
+    # the tensor's consumers (a tensor used twice gets the sum of both).
+    pending: dict[Any, Gradient] = {root.creator: grad}
+    kept: list[tuple[Tensor | None, Gradient]] = []  # gradients of intermediates to keep
     saved_mode = mode.grad_enabled, mode.in_backward
     mode.grad_enabled, mode.in_backward = create_graph, True
     try:
-        pending = {root.creator: grad}  # op -> gradient of its output, summed over consumers
         for fn in order:
-            input_grads = _call_backward(fn, pending.pop(fn), create_graph)
+            if fn.recorded_at != inplace_clock.now:  # something changed in place since
+                _check_unchanged(fn)
+            grad_out = pending.pop(fn)
+            if fn.keeps_output_grad:  # the output asked to keep its gradient (retain_grad)
+                kept.append((fn.output, grad_out))
+            input_grads = _call_backward(fn, grad_out, create_graph)
             for index, x in enumerate(fn.inputs):
                 gx = input_grads[index]
                 if gx is None or not fn.needs_input_grad[index]:
                     continue
                 gx = _fit(gx, x.data, fn, index)
-                # Deliver: into .grad for a leaf, else into the gradient still being summed
-                # for the op that made x (a tensor used twice gets the sum of both).
-                if x.creator is None:
-                    _accumulate(x, gx, handed_out)
-                else:
-                    previous = pending.get(x.creator)
-                    pending[x.creator] = gx if previous is None else previous + gx
+                key = x if x.creator is None else x.creator
+                previous = pending.get(key)
+                pending[key] = gx if previous is None else previous + gx
+        _accumulate(pending)  # every op has been popped: the leaves are left
+        _accumulate({t: g for t, g in kept if t is not None})
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
@@ -84,12 +88,38 @@ def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
                 f"or pass grad=, a tensor of shape {root.shape}"
             )
         return np.array(1, dtype=root.dtype).reshape(root.shape)  # d(root)/d(root) = 1
-    grad = np.array(as_array(grad), dtype=root.dtype)
+    given = as_array(grad)
+    if given.dtype.kind not in "biuf":
+        raise TypeError(
+            f"backward: grad must hold numbers, got {given.dtype} values; pass a float "
+            f"array or Tensor of shape {root.shape}"
+        )
+    grad = np.array(given, dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}"
         )
     return grad
+
+
+def _check_unchanged(fn: Function) -> None:
+    """Refuse to backpropagate through ``fn`` if a tensor its backward reads (an input or
+    its output) was changed in place (``+=``, an optimizer's step) after ``fn`` was
+    recorded: the backward would compute with the new values, a wrong gradient
+    (PyTorch's check). Ops that read only shapes are not concerned."""
+    suspects: list[tuple[str, Tensor | None]] = []
+    if fn.reads_inputs:
+        suspects = [(f"input {i}", x) for i, x in enumerate(fn.inputs) if isinstance(x, Tensor)]
+    if fn.reads_output:
+        suspects.append(("output", fn.output))
+    for role, x in suspects:
+        if x is not None and x._version > fn.recorded_at:
+            raise RuntimeError(
+                f"backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: the {role} of '{fn.name}' (shape "
+                f"{x.shape}) was changed in place after '{fn.name}' used it; compute the "
+                f"forward pass again after the change, or make the change after backward()"
+            )
 
 
 def _call_backward(fn: Function, grad: Gradient, create_graph: bool) -> tuple:
@@ -140,18 +170,31 @@ def _fit(gx: Gradient, data: np.ndarray, fn: Function, index: int) -> Gradient:
     return gx
 
 
-def _accumulate(leaf: Tensor, grad: Gradient, handed_out: set[int]) -> None:
-    """Add ``grad`` (an array, or a Tensor with ``create_graph``) into ``leaf.grad``."""
-    if leaf.grad is not None:
-        leaf.grad = leaf.grad + grad if isinstance(grad, Tensor) else Tensor(leaf.grad.data + grad)
-        return
-    if not isinstance(grad, Tensor):
-        grad = Tensor(grad)
-    # A view, or an array already given out: copy it (unless it is part of a graph).
-    if (grad.data.base is not None or id(grad.data) in handed_out) and not grad.requires_grad:
-        grad = Tensor(grad.data.copy())
-    handed_out.add(id(grad.data))
-    leaf.grad = grad
+# Threads may backpropagate into the same leaf: adding into .grad is one step at a time.
+_accumulating = threading.Lock()
+
+
+def _accumulate(leaf_grads: dict[Tensor, Gradient]) -> None:
+    """Add each leaf's gradient (an array, or a Tensor with ``create_graph``) into its
+    ``.grad``, all at the end of the walk, so a backward that fails leaves none changed."""
+    handed_out: set[int] = set()  # arrays given to a leaf: another leaf gets a copy
+    with _accumulating:
+        for leaf, grad in leaf_grads.items():
+            if leaf._grad is not None:
+                if isinstance(grad, Tensor):
+                    leaf._grad = leaf._grad + grad
+                else:
+                    leaf._grad = Tensor(leaf._grad.data + grad)
+                continue
+            if not isinstance(grad, Tensor):
+                grad = Tensor(grad)
+            # A view, or an array already given out: copy it (unless it is part of a graph),
+            # so that editing one .grad in place changes nothing else.
+            shared = grad.data.base is not None or id(grad.data) in handed_out
+            if shared and not grad.requires_grad:
+                grad = Tensor(grad.data.copy())
+            handed_out.add(id(grad.data))
+            leaf._grad = grad
 
 
 def _unbroadcast(grad: Gradient, shape: tuple[int, ...], op_name: str, index: int) -> Gradient:

@@ -13,19 +13,23 @@ numbers. The header is a 4-byte "magic number" ``00 00 TT DD`` (``TT`` is the el
 dimension. So labels start with ``0x00000801`` (bytes, 1 dimension) and images with
 ``0x00000803`` (bytes, 3 dimensions: count, rows, columns). :func:`read_idx` reads any IDX file.
 
-:func:`load_mnist` looks for the files, in this order:
+:func:`load_mnist` reads the files from the ``data_dir`` argument if it is given: that folder
+must hold them, or it is an error (nothing else is tried, as a typo must not silently give other
+data). Without ``data_dir`` it looks, in this order, in:
 
-1. the ``data_dir`` argument, if given;
-2. ``$TINYGRAD_EDU_DATA/mnist``, if that environment variable is set;
-3. the cache folder ``$TINYGRAD_EDU_CACHE/mnist`` (default ``$XDG_CACHE_HOME/tinygrad_edu`` or
+1. ``$TINYGRAD_EDU_DATA/mnist``, if that environment variable is set;
+2. the cache folder ``$TINYGRAD_EDU_CACHE/mnist`` (default ``$XDG_CACHE_HOME/tinygrad_edu`` or
    ``~/.cache/tinygrad_edu`` instead of ``$TINYGRAD_EDU_CACHE``);
-4. if ``download=True``: the public mirrors in :data:`MNIST_MIRRORS`, saving into the cache;
-5. if ``fallback=True``: a 10,000-image sample of MNIST shipped with this package, with a
+3. if ``download=True``: the public mirrors in :data:`MNIST_MIRRORS`, saving into the cache;
+4. if ``fallback=True``: a 10,000-image sample of MNIST shipped with this package, with a
    :class:`SampleDataWarning`, so that the examples also work offline.
 
 A folder counts only if it holds all four files (each either plain or ``.gz``). Every file is
 checked against its known SHA-256 (of the decompressed data), so a damaged file is reported,
-never silently used, and nothing unverified is ever saved into the cache.
+never silently used, and nothing unverified is ever saved into the cache. A gzipped file is
+decompressed only as far as its IDX header says the data goes (plus one byte, to notice
+extra data, which is refused), so a small file that would decompress to gigabytes (a "gzip
+bomb") costs no more memory than the data it claims to hold.
 
 Example::
 
@@ -36,10 +40,11 @@ Example::
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
+import math
 import os
+import sys
 import urllib.request
 import warnings
 import zlib
@@ -137,6 +142,8 @@ CLASS_NAMES_FASHION = (
 
 # One split of a data set: (images, labels) as read, or (x, t) as returned to the caller.
 Split = tuple[np.ndarray, np.ndarray]
+# The bytes of a file, as read (bytes) or as decompressed (bytearray).
+Data = bytes | bytearray
 # Where to look for the files: (description, folder) pairs, in order.
 Places = list[tuple[str, Path]]
 
@@ -182,26 +189,94 @@ def read_idx(path: str | os.PathLike[str], sha256: str | None = None) -> np.ndar
 def _read_idx_file(path: Path, sha256: str | None = None, magic: int | None = None) -> np.ndarray:
     """Like :func:`read_idx`, optionally also requiring a particular magic number."""
     try:
-        payload = _decompress(path.read_bytes(), str(path))
+        payload = _idx_payload(path.read_bytes(), str(path))
         return _decode_idx(payload, str(path), sha256, magic)
     except DatasetError as err:
         raise DatasetError(f"{err} {_FIX_ADVICE}") from None
 
 
-def _decompress(data: bytes, source: str) -> bytes:
-    """Return ``data`` gunzipped if it starts with the gzip magic bytes 1f 8b, else unchanged."""
+def _idx_payload(data: bytes, source: str) -> Data:
+    """The IDX bytes held in ``data``: ``data`` itself, or, if it starts with the gzip magic
+    bytes 1f 8b, as much of its decompressed content as the IDX header inside declares,
+    plus one byte if there is more (so that :func:`_decode_idx` can refuse extra data).
+
+    Decompressing stops there, so memory never exceeds what the header declares, however
+    much the compressed data would expand to.
+    """
     if not data.startswith(_GZIP_MAGIC):
         return data
-    try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise DatasetError(f"{source} is truncated: the gzip stream ends early.") from None
-    except (gzip.BadGzipFile, zlib.error) as err:
-        raise DatasetError(f"{source} is corrupt: bad gzip data ({err}).") from None
+    gunzip = _BoundedGunzip(data, source)
+    gunzip.read_to(4)  # the magic number; its last byte is the number of dimensions
+    gunzip.read_to(4 + 4 * gunzip.out[3] if len(gunzip.out) == 4 else 0)
+    _, dims, dtype = _parse_idx_header(gunzip.out, source)
+    gunzip.read_to(_idx_size(dims, dtype, source) + 1)
+    return gunzip.out
+
+
+class _BoundedGunzip:
+    """Decompresses gzip data incrementally, only as far as asked (see :meth:`read_to`).
+
+    Handles files of several gzip members and zero padding after the last, as
+    :func:`gzip.decompress` does. The CRC-32 and length stored at the end of each member are
+    checked when the end is reached.
+    """
+
+    _STEP = 1 << 20  # at most this many decompressed bytes per zlib call
+
+    def __init__(self, data: bytes, source: str):
+        self.source = source  # names the file in error messages
+        self.out = bytearray()  # what has been decompressed so far
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: gzip header
+        self._pending = data  # compressed bytes not yet given to the inflater
+        self.finished = False  # True once the last member's end (and CRC) was read
+
+    def read_to(self, size: int) -> None:
+        """Decompress until ``out`` holds ``size`` bytes or the data ends.
+
+        Raises:
+            DatasetError: if the data is corrupt, or ends in the middle of a gzip member.
+        """
+        while len(self.out) < size and not self.finished:
+            want = min(size - len(self.out), self._STEP)
+            try:
+                chunk = self._inflater.decompress(self._pending, want)
+            except zlib.error as err:
+                raise DatasetError(f"{self.source} is corrupt: bad gzip data ({err}).") from None
+            self._pending = self._inflater.unconsumed_tail
+            self.out += chunk
+            if self._inflater.eof:
+                self._next_member()
+            elif not chunk and not self._pending:
+                raise DatasetError(f"{self.source} is truncated: the gzip stream ends early.")
+
+    def _next_member(self) -> None:
+        """After a member's end: start on the next member, or finish at the end of the data
+        (zero bytes after the last member are padding, as for :mod:`gzip`)."""
+        rest = self._inflater.unused_data.lstrip(b"\0")
+        if rest:
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._pending = rest
+        else:
+            self.finished = True
+
+
+def _idx_size(dims: tuple[int, ...], dtype: np.dtype, source: str) -> int:
+    """The size in bytes of a whole IDX file, header included, with dimensions ``dims``.
+
+    Raises:
+        DatasetError: if no array can have these dimensions.
+    """
+    # numpy refuses shapes whose non-zero dimensions multiply to more bytes than it can
+    # address, even when another dimension is 0. Python ints: the products are exact.
+    if math.prod(size for size in dims if size) * dtype.itemsize > sys.maxsize:
+        raise DatasetError(
+            f"{source} is corrupt: its header's dimensions {dims} are too large for any array."
+        )
+    return 4 + 4 * len(dims) + math.prod(dims) * dtype.itemsize
 
 
 def _decode_idx(
-    payload: bytes, source: str, sha256: str | None = None, magic: int | None = None
+    payload: Data, source: str, sha256: str | None = None, magic: int | None = None
 ) -> np.ndarray:
     """Turn the decompressed bytes of an IDX file into an array, checking everything.
 
@@ -215,7 +290,7 @@ def _decode_idx(
             f"but 0x{magic:08x} was expected (is it the wrong file?)."
         )
     header_size = 4 + 4 * len(dims)
-    expected_size = header_size + int(np.prod(dims)) * dtype.itemsize
+    expected_size = _idx_size(dims, dtype, source)
     if len(payload) < expected_size:
         raise DatasetError(
             f"{source} is truncated: its header promises {expected_size:,} bytes "
@@ -223,8 +298,8 @@ def _decode_idx(
         )
     if len(payload) > expected_size:
         raise DatasetError(
-            f"{source} is corrupt: it holds {len(payload):,} bytes but its header "
-            f"(dimensions {dims}) describes {expected_size:,}."
+            f"{source} is corrupt: it holds more than the {expected_size:,} bytes that its "
+            f"header (dimensions {dims}) describes."
         )
     if sha256 is not None:
         _check_sha256(payload, sha256, source)
@@ -232,7 +307,7 @@ def _decode_idx(
     return flat.reshape(dims).astype(dtype.newbyteorder("="))  # a writable, native copy
 
 
-def _parse_idx_header(payload: bytes, source: str) -> tuple[int, tuple[int, ...], np.dtype]:
+def _parse_idx_header(payload: Data, source: str) -> tuple[int, tuple[int, ...], np.dtype]:
     """Return ``(magic, dims, dtype)`` from the start of an IDX file."""
     if len(payload) < 4:
         raise DatasetError(f"{source} is truncated: it is too short to hold an IDX header.")
@@ -246,7 +321,7 @@ def _parse_idx_header(payload: bytes, source: str) -> tuple[int, tuple[int, ...]
     return magic, dims, _IDX_TYPES[type_code]
 
 
-def _check_sha256(payload: bytes, expected: str, source: str) -> None:
+def _check_sha256(payload: Data, expected: str, source: str) -> None:
     """Raise :class:`DatasetError` unless ``payload`` has the SHA-256 ``expected``."""
     actual = hashlib.sha256(payload).hexdigest()
     if actual != expected:
@@ -272,13 +347,10 @@ def _cache_dir(subfolder: str) -> Path:
     return cache.expanduser() / subfolder
 
 
-def _search_dirs(
-    subfolder: str, data_dir: str | os.PathLike[str] | None, system_dir: Path | None = None
-) -> Places:
-    """The folders to look in, in order, as ``(description, path)`` pairs."""
+def _search_dirs(subfolder: str, system_dir: Path | None = None) -> Places:
+    """The folders to look in when no ``data_dir`` is given, in order, as
+    ``(description, path)`` pairs."""
     places: Places = []
-    if data_dir is not None:
-        places.append(("data_dir argument", Path(data_dir).expanduser()))
     data_root = os.environ.get("TINYGRAD_EDU_DATA")
     if data_root:
         places.append((f"$TINYGRAD_EDU_DATA/{subfolder}", Path(data_root).expanduser() / subfolder))
@@ -311,14 +383,36 @@ def _find_data(places: Places) -> Path | None:
 
 def _describe_search(places: Places) -> str:
     """One line per place looked in, saying what was missing there."""
-    lines = []
-    for description, folder in places:
-        if not folder.is_dir():
-            status = "no such folder"
-        else:
-            status = "missing " + ", ".join(f"{name}[.gz]" for name in _missing_files(folder))
-        lines.append(f"  - {folder} ({description}): {status}")
-    return "\n".join(lines)
+    return "\n".join(
+        f"  - {folder} ({description}): {_folder_status(folder)}" for description, folder in places
+    )
+
+
+def _folder_status(folder: Path) -> str:
+    """Why ``folder`` does not hold the four files, e.g. ``"no such folder"``."""
+    if not folder.exists():
+        return "no such folder"
+    if not folder.is_dir():
+        return "not a folder"
+    return "missing " + ", ".join(f"{name}[.gz]" for name in _missing_files(folder))
+
+
+def _given_folder(data_dir: str | os.PathLike[str], caller: str, dataset: str) -> Path:
+    """The folder the caller passed as ``data_dir``, which must hold the four files.
+
+    Raises:
+        DatasetError: naming the folder and the missing files, if it does not hold them all.
+    """
+    folder = Path(data_dir).expanduser()
+    if _missing_files(folder):
+        raise DatasetError(
+            f"{caller}: {dataset} not found in data_dir {folder}: {_folder_status(folder)}. "
+            "To fix: pass the folder that holds the four files (train-images-idx3-ubyte, "
+            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each "
+            "plain or .gz), or leave out data_dir to search $TINYGRAD_EDU_DATA and the cache "
+            "and to download them."
+        )
+    return folder
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,8 +541,7 @@ def _fetch(url: str, destination: Path, sha256: str) -> None:
             if total is not None and received != total:
                 raise DatasetError(f"download truncated: received {received:,} of {total:,} bytes")
             file.seek(0)
-            payload = _decompress(file.read(), url)
-            _decode_idx(payload, url, sha256)
+            _decode_idx(_idx_payload(file.read(), url), url, sha256)
 
 
 def _copy_with_progress(response: IO[bytes], file: IO[bytes], total: int | None, label: str) -> int:
@@ -504,19 +597,26 @@ def load_mnist(
         flatten: if True, each image is a row of 784 pixels; otherwise a (1, 28, 28) array.
         one_hot_label: if True, each label is a float32 row of 10 with a single 1.0;
             otherwise an int64 digit 0..9.
-        data_dir: a folder to look in first for the four files (plain or ``.gz``).
-        download: if the files are not found, download them into the cache folder.
-        fallback: if the files can be neither found nor downloaded, use the bundled
-            10,000-image sample (with a :class:`SampleDataWarning`) instead of raising.
+        data_dir: the folder holding the four files (plain or ``.gz``). If given, it must
+            hold them: it is the only place read, and nothing is downloaded.
+        download: without ``data_dir``, if the files are not found, download them into the
+            cache folder.
+        fallback: without ``data_dir``, if the files can be neither found nor downloaded,
+            use the bundled 10,000-image sample (with a :class:`SampleDataWarning`) instead
+            of raising.
 
     Returns:
         ``(x_train, t_train), (x_test, t_test)`` with ``x`` of shape ``(N, 784)`` or
         ``(N, 1, 28, 28)`` and ``t`` of shape ``(N,)`` or ``(N, 10)``.
 
     Raises:
-        DatasetError: if a file is damaged, or if nothing is found and ``fallback`` is False.
+        DatasetError: if a file is damaged, if ``data_dir`` lacks any of the files, or if
+            nothing is found and ``fallback`` is False.
     """
-    places = _search_dirs("mnist", data_dir)
+    if data_dir is not None:
+        data = _load_folder(_given_folder(data_dir, "load_mnist", "MNIST"), MNIST_SHA256)
+        return _prepare_all(data, normalize, flatten, one_hot_label)
+    places = _search_dirs("mnist")
     folder, problem = _find_or_download(places, "mnist", download, MNIST_MIRRORS, MNIST_SHA256)
     if folder is not None:
         data = _load_folder(folder, MNIST_SHA256)
@@ -527,7 +627,7 @@ def load_mnist(
         raise DatasetError(
             f"MNIST not found ({problem}). Looked in:\n{_describe_search(places)}\n"
             "To fix: call load_mnist() with internet access to download it, or put the four "
-            "files in a folder and pass data_dir=... or set TINYGRAD_EDU_DATA "
+            "files in a folder and pass data_dir=..., or set TINYGRAD_EDU_DATA "
             "(the files go in its mnist/ subfolder)."
         )
     return _prepare_all(data, normalize, flatten, one_hot_label)
@@ -554,14 +654,20 @@ def load_fashion_mnist(
     """Load Fashion-MNIST: 60,000 training and 10,000 test images of clothes, 10 classes.
 
     The arguments and results are as for :func:`load_mnist`; the class names are in
-    :data:`CLASS_NAMES_FASHION`. Besides ``data_dir``, ``$TINYGRAD_EDU_DATA/fashion-mnist``
-    and the cache, it looks in ``/usr/share/datasets/fashion-mnist`` (Debian's
-    ``dataset-fashion-mnist`` package). There is no bundled sample.
+    :data:`CLASS_NAMES_FASHION`. As there, a given ``data_dir`` must hold the files. Without
+    it, besides ``$TINYGRAD_EDU_DATA/fashion-mnist`` and the cache, it looks in
+    ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist`` package).
+    There is no bundled sample.
 
     Raises:
-        DatasetError: if a file is damaged, or if the data can be neither found nor downloaded.
+        DatasetError: if a file is damaged, if ``data_dir`` lacks any of the files, or if
+            the data can be neither found nor downloaded.
     """
-    places = _search_dirs("fashion-mnist", data_dir, FASHION_MNIST_SYSTEM_DIR)
+    if data_dir is not None:
+        given = _given_folder(data_dir, "load_fashion_mnist", "Fashion-MNIST")
+        data = _load_folder(given, FASHION_MNIST_SHA256)
+        return _prepare_all(data, normalize, flatten, one_hot_label)
+    places = _search_dirs("fashion-mnist", FASHION_MNIST_SYSTEM_DIR)
     folder, problem = _find_or_download(
         places, "fashion-mnist", download, FASHION_MNIST_MIRRORS, FASHION_MNIST_SHA256
     )

@@ -30,14 +30,16 @@ def tanh(x: TensorLike) -> Tensor:
     return as_tensor(x).tanh()
 
 
-def softmax(x: TensorLike, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``: each row of (N, C) scores becomes probabilities."""
-    return as_tensor(x).softmax(axis)
+def softmax(x: TensorLike, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (or ``dim``; default: the last): each row of
+    (N, C) scores becomes probabilities."""
+    return as_tensor(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, computed stably as x - logsumexp(x)."""
-    return as_tensor(x).log_softmax(axis)
+def log_softmax(x: TensorLike, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``axis`` (or ``dim``; default: the last), computed stably as
+    x - logsumexp(x)."""
+    return as_tensor(x).log_softmax(axis, dim=dim)
 
 
 def step_function(x: TensorLike) -> Tensor:
@@ -67,6 +69,8 @@ class Linear(Function):
     Backward (chapter 5): dL/dx = g W^T, dL/dW = x^T g, dL/db = g summed over the batch,
     where g = dL/dy and a batch of several leading axes is treated as one long batch.
     """
+
+    reads_output = False
 
     def forward(self, x, weight, bias=None):
         if x.shape[-1:] != weight.shape[:1]:
@@ -109,6 +113,7 @@ class CrossEntropy(Function):
     """
 
     name = "cross_entropy"
+    reads_output = False
 
     def __init__(self, target):
         self.target = target  # (N,) class indices or (N, C) probability rows
@@ -163,6 +168,22 @@ def cross_entropy(logits: TensorLike, target: TensorLike) -> Tensor:
             f"cross_entropy: logits must have shape (N, C) or (C,), got {logits.shape}"
         )
     n, num_classes = logits.shape
+    if n == 0:
+        raise ValueError(
+            f"cross_entropy: the batch is empty (logits shape {logits.shape}); a mean over "
+            f"no samples is undefined"
+        )
+    if target.dtype.kind not in "iuf":
+        raise TypeError(
+            f"cross_entropy: the target must be class indices (integers) or probability "
+            f"rows (floats), got dtype {target.dtype}"
+        )
+    if target.dtype.kind == "f" and target.shape == (n,):
+        raise TypeError(
+            f"cross_entropy: class-index targets must be integers, got {target.dtype} "
+            f"labels of shape ({n},); convert them with t.astype(np.int64), or pass "
+            f"one-hot / probability rows of shape {logits.shape}"
+        )
     if target.dtype.kind in "iu":
         if target.shape != (n,):
             raise ValueError(
@@ -190,6 +211,7 @@ class BCEWithLogits(Function):
     which equals -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] without overflow."""
 
     name = "binary_cross_entropy_with_logits"
+    reads_output = False
 
     def __init__(self, target):
         self.target = target
@@ -216,6 +238,7 @@ class BinaryCrossEntropy(Function):
     does) so p = 0 or 1 gives a large finite loss instead of inf."""
 
     name = "binary_cross_entropy"
+    reads_output = False
 
     def __init__(self, target):
         self.target = target

@@ -8,8 +8,10 @@ walks the graph. ``no_grad()`` switches recording off (inference, parameter upda
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -24,30 +26,46 @@ class _Mode(threading.local):
 
 mode = _Mode()
 
+F = TypeVar("F", bound=Callable[..., Any])  # a function, for the decorator's type
+
 
 def is_grad_enabled() -> bool:
     """True when new operations are recorded into the graph (in this thread)."""
     return mode.grad_enabled
 
 
-@contextlib.contextmanager
-def set_grad_enabled(enabled: bool) -> Iterator[None]:
-    """Turn recording on or off inside a ``with`` block (or as a decorator)."""
-    previous = mode.grad_enabled
-    mode.grad_enabled = bool(enabled)
-    try:
-        yield
-    finally:
-        mode.grad_enabled = previous
+class set_grad_enabled:
+    """Turn recording on or off inside a ``with`` block, or for a whole function when used
+    as a decorator (``@no_grad()``). A small class rather than a generator, because
+    optimizers and inference loops enter it often."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = bool(enabled)
+        self.previous: list[bool] = []  # a stack, so the same object may be re-entered
+
+    def __enter__(self) -> None:
+        self.previous.append(mode.grad_enabled)
+        mode.grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        mode.grad_enabled = self.previous.pop()
+
+    def __call__(self, function: F) -> F:
+        @functools.wraps(function)
+        def with_mode(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(self.enabled):
+                return function(*args, **kwargs)
+
+        return cast(F, with_mode)
 
 
-def no_grad() -> contextlib.AbstractContextManager[None]:
+def no_grad() -> set_grad_enabled:
     """``with no_grad():`` runs operations without recording them: no graph, no gradients,
     near plain numpy speed. Use it for inference and for updating parameters."""
     return set_grad_enabled(False)
 
 
-def enable_grad() -> contextlib.AbstractContextManager[None]:
+def enable_grad() -> set_grad_enabled:
     """Turn recording back on inside a ``no_grad`` block."""
     return set_grad_enabled(True)
 

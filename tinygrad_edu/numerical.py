@@ -35,34 +35,62 @@ def numerical_diff(
 
 
 def numerical_gradient(
-    f: Callable[[Any], ArrayLike], x: np.ndarray | Tensor, h: float = 1e-4
+    f: Callable[[Any], ArrayLike], x: ArrayLike | Tensor, h: float = 1e-4
 ) -> np.ndarray:
-    """The gradient of a scalar function ``f`` at the point ``x`` (a float array of any
-    shape, or a Tensor), by central differences, one element at a time.
+    """The gradient of a scalar function ``f`` at the point ``x``, by central differences,
+    one element at a time. Returns a float array shaped like ``x``.
 
-    ``f`` is called with ``x`` itself, changed in place one element at a time, so it may
-    also ignore its argument and read ``x`` elsewhere (as the notes' ``TwoLayerNet`` does
-    with its weights). Every element is restored exactly afterwards. Returns an array
-    shaped like ``x``.
+    ``x`` may be a float ndarray or a Tensor of any shape: then ``f`` is called with ``x``
+    itself, changed in place one element at a time, so it may also ignore its argument
+    and read ``x`` elsewhere (as the notes' ``TwoLayerNet`` does with its weights). Every
+    element is restored exactly afterwards.
+
+    ``x`` may also be any other array-like, such as ``[3.0, 4.0]``, a tuple or a number:
+    then ``f`` is called with a float64 ndarray copy of it (the one that is perturbed), and
+    ``x`` is left alone.
     """
-    array = x.data if isinstance(x, Tensor) else x
-    if not isinstance(array, np.ndarray):
-        array = np.array(array, dtype=np.float64)
-    if array.dtype.kind != "f":
-        raise TypeError(
-            f"numerical_gradient: x must hold floats, got dtype {array.dtype}; "
-            f"write np.array([3.0, 4.0]) rather than np.array([3, 4])"
-        )
+    array = _perturbable(x)
+    point = x if isinstance(x, Tensor | np.ndarray) else array  # what f is called with
     grad = np.zeros_like(array)
     for index in np.ndindex(array.shape):
         original = array[index]
         array[index] = original + h
-        f_plus = _scalar(f(x))
+        f_plus = _scalar(f(point))
         array[index] = original - h
-        f_minus = _scalar(f(x))
+        f_minus = _scalar(f(point))
         array[index] = original
         grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+def _perturbable(x: ArrayLike | Tensor) -> np.ndarray:
+    """The float array that ``numerical_gradient`` changes in place: ``x`` itself for an
+    ndarray, ``x.data`` for a Tensor, else a new float64 array of ``x``'s values."""
+    if isinstance(x, Tensor | np.ndarray):
+        array = x.data if isinstance(x, Tensor) else x
+        if array.dtype.kind != "f":
+            raise TypeError(
+                f"numerical_gradient: x must hold floats, got dtype {array.dtype}; "
+                f"write np.array([3.0, 4.0]) rather than np.array([3, 4])"
+            )
+        if not array.flags.writeable:
+            raise ValueError(
+                f"numerical_gradient: x (shape {array.shape}) is read-only, but it is "
+                f"changed in place; pass a writable copy, x.copy()"
+            )
+        return array
+    try:
+        values = np.asarray(x)
+    except ValueError as err:  # e.g. rows of different lengths
+        raise ValueError(
+            f"numerical_gradient: x is not a rectangular array of numbers ({err})"
+        ) from None
+    if values.dtype.kind not in "biuf":
+        raise TypeError(
+            f"numerical_gradient: x must hold real numbers, got dtype {values.dtype} "
+            f"(shape {values.shape}); pass floats such as [3.0, 4.0]"
+        )
+    return values.astype(np.float64)  # always a new array, never one of the caller's
 
 
 def _scalar(value: ArrayLike) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu.grad_mode import check_finite, mode
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, inplace_clock
 
 
 class Function:
@@ -61,6 +61,12 @@ class Function:
     inputs: Any = None  # a tuple of the input Tensors (the graph's edges) while alive
     input_arrays: Any
     needs_input_grad: tuple[bool, ...] = ()
+    recorded_at = 0  # the in-place clock's tick when the op was recorded
+    # What backward reads of the graph (checked for in-place changes before it runs);
+    # an op that needs only shapes, or only its output, says so.
+    reads_inputs = True
+    reads_output = True
+    keeps_output_grad = False  # set by Tensor.retain_grad() on the output
     _output: weakref.ref[Tensor]
     once_differentiable = False  # True: backward works on arrays only (no 2nd derivative)
 
@@ -95,27 +101,46 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
 
     def __call__(self, *inputs: Any) -> Tensor:
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        # A numpy scalar (np.sqrt(2)) becomes a Python number, which numpy treats as
+        # "weak" (NEP 50): float32 * np.float64(2) stays float32, as in PyTorch.
+        arrays = [
+            x.data if isinstance(x, Tensor) else x.item() if isinstance(x, np.generic) else x
+            for x in inputs
+        ]
         try:
             out = Tensor(self.forward(*arrays))
-        except ValueError as err:
-            if "could not be broadcast" not in str(err):
-                raise
-            shapes = " and ".join(str(np.shape(a)) for a in arrays)
-            raise ValueError(
-                f"{self.name}: shapes {shapes} cannot be broadcast together (numpy rule: "
-                f"compare axes from the right; each pair must be equal or one of them 1)"
-            ) from None
+        except (TypeError, ValueError, AttributeError) as err:
+            raise self._explain(err, inputs, arrays) from None
         if mode.grad_enabled:
             needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in needs and out.data.dtype.kind == "f":  # only floats have gradients
                 self.inputs, self.input_arrays, self.needs_input_grad = inputs, arrays, needs
+                self.recorded_at = inplace_clock.now  # to catch later in-place changes
                 self._output = weakref.ref(out)
                 out.requires_grad = True
                 out.creator = self
         if mode.detect_anomaly and not mode.in_backward:
             check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
         return out
+
+    def _explain(self, err: Exception, inputs: tuple, arrays: list) -> Exception:
+        """numpy's error from ``forward``, said for people where we know what went wrong:
+        shapes that do not broadcast, or an operand that is not a number."""
+        if isinstance(err, ValueError) and "could not be broadcast" in str(err):
+            shapes = " and ".join(str(np.shape(a)) for a in arrays)
+            return ValueError(
+                f"{self.name}: shapes {shapes} cannot be broadcast together (numpy rule: "
+                f"compare axes from the right; each pair must be equal or one of them 1)"
+            )
+        odd = [a for a in arrays if np.asarray(a).dtype.kind not in "biufc"]
+        if odd:
+            kinds = ", ".join(type(x).__name__ for x in inputs)
+            return TypeError(
+                f"{self.name}: unsupported operand types ({kinds}); a Tensor combines with "
+                f"numbers, numeric arrays and Tensors, not with {type(odd[0]).__name__} "
+                f"{odd[0]!r:.40}"
+            )
+        return err
 
     def release(self) -> None:
         """Forget everything kept for backward (inputs, masks, ...) so its memory is
@@ -127,6 +152,8 @@ class Function:
 
 
 class Add(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def forward(self, a, b):
         return a + b
 
@@ -135,6 +162,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def forward(self, a, b):
         return a - b
 
@@ -143,6 +172,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    reads_output = False
+
     def forward(self, a, b):
         return a * b
 
@@ -153,6 +184,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    reads_output = False
+
     def forward(self, a, b):
         return a / b
 
@@ -186,6 +219,8 @@ def _is_zero(exponent):
 
 
 class Neg(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def forward(self, x):
         return -x
 
@@ -194,6 +229,8 @@ class Neg(Function):
 
 
 class MatMul(Function):
+    reads_output = False
+
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(
@@ -243,6 +280,8 @@ def _swap_last_axes(x):
 
 
 class Exp(Function):
+    reads_inputs = False
+
     def forward(self, x):
         return np.exp(x)
 
@@ -251,6 +290,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    reads_output = False
+
     def forward(self, x):
         return np.log(x)
 
@@ -260,6 +301,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    reads_inputs = False
+
     def forward(self, x):
         return np.sqrt(x)
 
@@ -268,6 +311,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    reads_output = False
+
     def forward(self, x):
         return np.abs(x)
 
@@ -276,6 +321,8 @@ class Abs(Function):
 
 
 class ReLU(Function):
+    reads_output = False
+
     def forward(self, x):
         return np.maximum(x, 0)
 
@@ -291,6 +338,8 @@ def stable_sigmoid(x):
 
 
 class Sigmoid(Function):
+    reads_inputs = False
+
     def forward(self, x):
         return stable_sigmoid(x)
 
@@ -300,6 +349,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    reads_inputs = False
+
     def forward(self, x):
         return np.tanh(x)
 
@@ -309,6 +360,8 @@ class Tanh(Function):
 
 
 class Clip(Function):
+    reads_output = False
+
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
 
@@ -326,6 +379,8 @@ class Clip(Function):
 
 
 class AsType(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
 
@@ -339,14 +394,37 @@ class AsType(Function):
 # ------------------------------------------------------------------ reductions
 
 
-class Sum(Function):
+class Reduction(Function):
+    """The shared half of sum, mean, max and min: reduce over ``axis`` (None: all axes;
+    an int or a tuple of ints), keeping the reduced axes as size 1 when ``keepdims``."""
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
+    def reduce(self, x, numpy_reduction):
+        """``numpy_reduction(x)`` over the axis with the reduced axes kept as size 1 (its
+        shape is remembered for backward as ``kept_shape``)."""
+        self.axis = normalize_axis(self.name, self.axis, x.shape)
+        kept = numpy_reduction(x, axis=self.axis, keepdims=True)
+        self.kept_shape = kept.shape
+        return kept
+
+    def shaped(self, kept):
+        """The reduction's result in the shape asked for: without the reduced axes,
+        unless ``keepdims``."""
+        if self.keepdims:
+            return kept
+        if self.axis is None:
+            return kept.reshape(())
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        return kept.reshape([n for i, n in enumerate(kept.shape) if i not in axes])
+
+
+class Sum(Reduction):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def forward(self, x):
-        y = x.sum(axis=self.axis, keepdims=True)
-        self.kept_shape = y.shape
-        return y if self.keepdims else y.reshape(_drop_axes(x.ndim, self.axis, y.shape))
+        return self.shaped(self.reduce(x, np.sum))
 
     def backward(self, grad):
         # Each input element added into its sum once: copy the gradient back to all of them.
@@ -355,24 +433,25 @@ class Sum(Function):
 
 class Mean(Sum):
     def forward(self, x):
-        y = super().forward(x)
-        self.count = x.size // y.size if y.size else 1  # elements averaged per output
-        return y / self.count
+        total = self.reduce(x, np.sum)
+        self.count = x.size // total.size if total.size else 1  # elements per mean
+        with np.errstate(invalid="ignore"):  # the mean of nothing is nan, as in PyTorch
+            return self.shaped(total / self.count)
 
     def backward(self, grad):
         return super().backward(grad / self.count)
 
 
-class Max(Function):
-    reduce: Callable[..., np.ndarray] = staticmethod(np.max)
-
-    def __init__(self, axis=None, keepdims=False):
-        self.axis, self.keepdims = axis, keepdims
+class Max(Reduction):
+    numpy_reduction: Callable[..., np.ndarray] = staticmethod(np.max)
 
     def forward(self, x):
-        y = self.reduce(x, axis=self.axis, keepdims=True)
-        self.kept_shape, self.extremes = y.shape, y
-        return y if self.keepdims else y.reshape(_drop_axes(x.ndim, self.axis, y.shape))
+        if x.size == 0:
+            raise ValueError(
+                f"{self.name}: the tensor is empty (shape {x.shape}), so it has no {self.name}imum"
+            )
+        self.extremes = self.reduce(x, self.numpy_reduction)
+        return self.shaped(self.extremes)
 
     def backward(self, grad):
         # The gradient goes to the elements that attained the extreme, split among ties.
@@ -383,22 +462,39 @@ class Max(Function):
 
 
 class Min(Max):
-    reduce = staticmethod(np.min)
+    numpy_reduction = staticmethod(np.min)
 
 
-def _drop_axes(ndim, axis, kept_shape):
-    """The shape of a reduction without keepdims."""
+def normalize_axis(op, axis, shape):
+    """``axis`` checked against ``shape`` and made non-negative (-1 -> the last axis):
+    None, an int, or a tuple of distinct ints. Errors name the op, the axis and the shape."""
     if axis is None:
-        return ()
-    axes = {a % ndim for a in (axis if isinstance(axis, tuple) else (axis,))}
-    return tuple(n for i, n in enumerate(kept_shape) if i not in axes)
+        return None
+    ndim = len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim:
+            valid = f"-{ndim} to {ndim - 1}" if ndim else "none: it has no axes"
+            raise IndexError(
+                f"{op}: axis {a} is out of range for a tensor of shape {tuple(shape)} "
+                f"(valid axes: {valid})"
+            )
+    positive = tuple(int(a) % ndim for a in axes)
+    if len(set(positive)) != len(positive):
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice (shape {tuple(shape)})")
+    return positive if isinstance(axis, tuple) else positive[0]
 
 
 class Softmax(Function):
+    reads_inputs = False
+
     def __init__(self, axis=-1):
         self.axis = axis
 
     def forward(self, x):
+        self.axis = normalize_axis(self.name, self.axis, x.shape)
         # softmax(x) = softmax(x - c) for any c; c = max(x) keeps exp from overflowing.
         e = np.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
@@ -410,10 +506,14 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    name = "log_softmax"
+    reads_inputs = False
+
     def __init__(self, axis=-1):
         self.axis = axis
 
     def forward(self, x):
+        self.axis = normalize_axis(self.name, self.axis, x.shape)
         # log softmax(x) = x - logsumexp(x), with logsumexp(x) = c + log sum exp(x - c)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
@@ -427,6 +527,8 @@ class LogSoftmax(Function):
 
 
 class Reshape(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -444,14 +546,20 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, axes=None):
         self.axes = axes
 
     def forward(self, x):
-        y = x.transpose(self.axes)  # numpy checks the axes
         if self.axes is not None:
-            self.axes = tuple(axis % x.ndim for axis in self.axes)  # -1 -> last axis
-        return y
+            self.axes = normalize_axis(self.name, tuple(self.axes), x.shape)
+            if len(self.axes) != x.ndim:
+                raise ValueError(
+                    f"transpose: axes {self.axes} must list each of the {x.ndim} axes of "
+                    f"shape {x.shape} once (a permutation of 0..{x.ndim - 1})"
+                )
+        return x.transpose(self.axes)
 
     def backward(self, grad):
         if self.axes is None:
@@ -460,6 +568,8 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -471,6 +581,8 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, index):
         self.index = index
 
@@ -485,6 +597,8 @@ class ScatterAdd(Function):
     """Adds ``x`` into zeros of ``shape`` at ``index``: the backward of indexing. Repeated
     indices accumulate (``np.add.at``), as each selection used the element once more."""
 
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
 
@@ -498,10 +612,13 @@ class ScatterAdd(Function):
 
 
 class Concatenate(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, axis=0):
         self.axis = axis
 
     def forward(self, *xs):
+        self.axis = normalize_axis(self.name, self.axis, np.shape(xs[0]))
         try:
             return np.concatenate(xs, axis=self.axis)
         except ValueError:
@@ -513,7 +630,7 @@ class Concatenate(Function):
     def backward(self, grad):
         # Hand each input the slice of the gradient where its values went.
         grads, start = [], 0
-        leading = (slice(None),) * (self.axis % grad.ndim)
+        leading = (slice(None),) * self.axis
         for x in self.input_arrays:
             stop = start + np.shape(x)[self.axis]
             where = (*leading, slice(start, stop))
@@ -523,10 +640,13 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+
     def __init__(self, axis=0):
         self.axis = axis
 
     def forward(self, *xs):
+        self.axis = normalize_axis(self.name, self.axis, (*np.shape(xs[0]), 1))
         try:
             return np.stack(xs, axis=self.axis)
         except ValueError:
@@ -534,7 +654,7 @@ class Stack(Function):
             raise ValueError(f"stack: all shapes must be equal, got {shapes}") from None
 
     def backward(self, grad):
-        leading = (slice(None),) * (self.axis % grad.ndim)
+        leading = (slice(None),) * self.axis
         slices = [(*leading, i) for i in range(len(self.input_arrays))]
         return tuple(grad[where] for where in slices)
 

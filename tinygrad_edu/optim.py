@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.tensor import Tensor
 
 
@@ -87,21 +88,22 @@ class SGD(Optimizer):
         self.velocities = [None] * len(self.params)
 
     def step(self) -> None:
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            if self.momentum:
-                v = self.velocities[i]
-                if v is None:
-                    v = self.velocities[i] = g.copy()
-                else:
-                    v *= self.momentum
-                    v += g
-                g = v
-            p.data -= self.lr * g
+        with no_grad():  # an update is not part of any graph
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data
+                if self.momentum:
+                    v = self.velocities[i]
+                    if v is None:
+                        v = self.velocities[i] = g.copy()
+                    else:
+                        v *= self.momentum
+                        v += g
+                    g = v
+                p -= self.lr * g  # in place, and counted (see Tensor._inplace)
 
 
 class Adam(Optimizer):
@@ -136,16 +138,17 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         b1, b2 = self.betas
-        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
-            if p.grad is None:
-                continue
-            self.steps[i] += 1
-            correction1, correction2 = 1 - b1 ** self.steps[i], 1 - b2 ** self.steps[i]
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            p.data -= self.lr / correction1 * m / (np.sqrt(v / correction2) + self.eps)
+        with no_grad():  # an update is not part of any graph
+            for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
+                if p.grad is None:
+                    continue
+                self.steps[i] += 1
+                correction1, correction2 = 1 - b1 ** self.steps[i], 1 - b2 ** self.steps[i]
+                g = p.grad.data
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data
+                m *= b1
+                m += (1 - b1) * g
+                v *= b2
+                v += (1 - b2) * g * g
+                p -= self.lr / correction1 * m / (np.sqrt(v / correction2) + self.eps)

@@ -35,25 +35,31 @@ class Tensor:
         requires_grad: whether operations on this tensor are recorded for backward.
         creator: the op (a ``Function``) that produced this tensor, or None for a leaf.
         name: an optional label, shown by ``viz.draw_graph`` (``nn.Module`` names its
-            parameters).
+            parameters); ``Tensor(data, name="x")`` sets it.
     """
 
-    __slots__ = ("__weakref__", "creator", "data", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_grad", "_version", "creator", "data", "name", "requires_grad")
     data: np.ndarray
-    grad: Tensor | None
     creator: Function | None
     name: str | None
     requires_grad: bool
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None):
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: DTypeLike | None = None,
+        name: str | None = None,
+    ):
         if isinstance(data, Tensor):
             data = data.data
         if type(data) is not np.ndarray or dtype is not None:
-            data = np.asarray(data, dtype=dtype)
+            data = _numeric_array(data, dtype)
         self.data = data
-        self.grad = None
+        self._grad: Tensor | None = None
+        self._version = 0  # the clock tick of the last in-place change (0: never)
         self.creator = None
-        self.name = None
+        self.name = name
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
@@ -67,6 +73,83 @@ class Tensor:
                 f"(e.g. [1.0, 2.0]) or pass dtype=np.float32"
             )
         self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """d(loss)/d(this tensor) after ``backward()``: a Tensor of the same shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"grad: assigned grad must be a Tensor or None, got "
+                    f"{type(value).__name__}; write x.grad = None to reset it, or "
+                    f"x.grad = Tensor(array) with an array of shape {self.shape}"
+                )
+            if value.shape != self.shape:
+                raise ValueError(
+                    f"grad: assigned grad has shape {value.shape}, but the tensor has "
+                    f"shape {self.shape}; they must be equal"
+                )
+        self._grad = value
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's gradient in ``.grad`` after ``backward()``
+        (PyTorch's name; a leaf keeps its gradient anyway). Call it before backward."""
+        if self.creator is not None:
+            self.creator.keeps_output_grad = True
+
+    # ----------------------------------------------------------- in-place changes
+    def __iadd__(self, other: TensorLike) -> Tensor:
+        return self._inplace(ops.Add, np.add, "+=", other)
+
+    def __isub__(self, other: TensorLike) -> Tensor:
+        return self._inplace(ops.Sub, np.subtract, "-=", other)
+
+    def __imul__(self, other: TensorLike) -> Tensor:
+        return self._inplace(ops.Mul, np.multiply, "*=", other)
+
+    def __itruediv__(self, other: TensorLike) -> Tensor:
+        return self._inplace(ops.Div, np.true_divide, "/=", other)
+
+    def copy_(self, source: TensorLike) -> Tensor:
+        """Copy ``source`` (broadcast to this shape, cast to this dtype) into this tensor's
+        array, in place, as PyTorch's ``copy_``; returns the tensor."""
+        return self._inplace(None, np.copyto, "copy_", source)
+
+    def _inplace(self, op: type[Function] | None, ufunc: Any, symbol: str, other: Any) -> Tensor:
+        """``self += other`` and its siblings.
+
+        While operations are recorded, a leaf that requires grad is refused (PyTorch's
+        rule: backward would need its old values), and when either side is part of the
+        graph the result is a new recorded Tensor, which Python binds to the name, so
+        ``h += b`` inside a forward differentiates like ``h = h + b``. Otherwise (inside
+        ``no_grad()``, e.g. ``W -= lr * W.grad``, or on tensors that need no gradient)
+        the array changes in place, and the change is counted, so that a backward that
+        needed the old values raises instead of computing a wrong gradient.
+        """
+        if grad_mode.mode.grad_enabled:
+            if self.requires_grad and self.creator is None:
+                raise RuntimeError(
+                    f"{symbol}: a leaf Variable that requires grad is being used in an "
+                    f"in-place operation; update parameters inside `with no_grad():` (as "
+                    f"optimizers do), or write a new tensor (x = x + y) instead"
+                )
+            if op is not None and (self.requires_grad or _requires_grad(other)):
+                return op()(self, other)
+        source = other.data if isinstance(other, Tensor) else other
+        try:
+            if op is None:
+                ufunc(self.data, source, casting="same_kind")
+            else:
+                ufunc(self.data, source, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as err:
+            raise _inplace_error(symbol, self, source, err) from None
+        inplace_clock.now += 1  # count the change (see ops.Function.recorded_at)
+        self._version = inplace_clock.now
         return self
 
     # ----------------------------------------------------------------- attributes
@@ -271,33 +354,42 @@ class Tensor:
         return ops.AsType(dtype)(self)
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def sum(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool = False
+    ) -> Tensor:
         """Sum over ``axis`` (None: all axes; an int or a tuple of ints)."""
-        return ops.Sum(axis, keepdims)(self)
+        return ops.Sum(_axis("sum", axis, dim), keepdims or keepdim)(self)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool = False
+    ) -> Tensor:
         """The mean over ``axis`` (None: all axes; an int or a tuple of ints)."""
-        return ops.Mean(axis, keepdims)(self)
+        return ops.Mean(_axis("mean", axis, dim), keepdims or keepdim)(self)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool = False
+    ) -> Tensor:
         """The maximum values (ties share the gradient equally)."""
-        return ops.Max(axis, keepdims)(self)
+        return ops.Max(_axis("max", axis, dim), keepdims or keepdim)(self)
 
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool = False
+    ) -> Tensor:
         """The minimum values (ties share the gradient equally)."""
-        return ops.Min(axis, keepdims)(self)
+        return ops.Min(_axis("min", axis, dim), keepdims or keepdim)(self)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
+    def argmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """Indices of the maxima, as an integer tensor (not differentiable)."""
-        return Tensor(self.data.argmax(axis=axis))
+        axis = _axis("argmax", axis, dim)
+        return Tensor(self.data.argmax(axis=ops.normalize_axis("argmax", axis, self.shape)))
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x) / sum(exp(x)) along ``axis``, computed stably."""
-        return ops.Softmax(axis)(self)
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis`` (default: the last), computed stably."""
+        return ops.Softmax(_axis("softmax", axis, dim, default=-1))(self)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log(softmax(x)) along ``axis``, computed stably (log-sum-exp)."""
-        return ops.LogSoftmax(axis)(self)
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """log(softmax(x)) along ``axis`` (default: the last), computed stably (log-sum-exp)."""
+        return ops.LogSoftmax(_axis("log_softmax", axis, dim, default=-1))(self)
 
     # -------------------------------------------------------------------- shapes
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
@@ -317,14 +409,34 @@ class Tensor:
 TensorLike = Tensor | ArrayLike
 
 
-def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis, like ``np.concatenate``."""
-    return ops.Concatenate(axis)(*tensors)
+def concatenate(
+    tensors: Sequence[TensorLike], axis: int | None = None, *, dim: int | None = None
+) -> Tensor:
+    """Join tensors along an existing axis (default 0), like ``np.concatenate``
+    (PyTorch's ``torch.cat``)."""
+    if len(tensors) == 0:
+        raise ValueError("concatenate: need at least one tensor to join, got an empty list")
+    return ops.Concatenate(_axis("concatenate", axis, dim, default=0))(*tensors)
 
 
-def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis, like ``np.stack``."""
-    return ops.Stack(axis)(*tensors)
+def stack(
+    tensors: Sequence[TensorLike], axis: int | None = None, *, dim: int | None = None
+) -> Tensor:
+    """Join tensors along a new axis (default 0), like ``np.stack``."""
+    if len(tensors) == 0:
+        raise ValueError("stack: need at least one tensor to join, got an empty list")
+    return ops.Stack(_axis("stack", axis, dim, default=0))(*tensors)
+
+
+def _axis(op: str, axis: Any, dim: Any, default: Any = None) -> Any:
+    """The axis argument, given as numpy's ``axis`` or as PyTorch's ``dim`` (with
+    PyTorch's meaning: ``dim=()`` reduces over all axes, where numpy's ``axis=()`` reduces
+    over none)."""
+    if dim is None:
+        return default if axis is None else axis
+    if axis is not None:
+        raise TypeError(f"{op}: got both axis={axis!r} and dim={dim!r}; pass one of them")
+    return None if dim == () else dim
 
 
 def as_tensor(x: TensorLike) -> Tensor:
@@ -336,6 +448,66 @@ def as_tensor(x: TensorLike) -> Tensor:
 def as_array(x: TensorLike) -> np.ndarray:
     """The array of a Tensor, or ``np.asarray(x)`` of anything else."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+class _Clock:
+    """Counts in-place changes of tensors, program-wide: each change is a new tick."""
+
+    now = 0
+
+
+inplace_clock = _Clock()
+
+
+def _numeric_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
+    """``np.asarray(data, dtype)``, refused unless it holds numbers (or booleans)."""
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"Tensor: cannot make a numeric array of {_describe(data)} ({err}); pass a "
+            f"number, a (nested) list of numbers of equal lengths, or a numeric ndarray"
+        ) from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"Tensor: data must be numbers, got {_describe(data)}; pass a number, a "
+            f"(nested) list of numbers, or a numeric ndarray"
+        )
+    return array
+
+
+def _describe(value: Any) -> str:
+    """A short description of a value for messages: its type, and its text if short."""
+    text = repr(value)
+    return type(value).__name__ + (f" {text}" if len(text) <= 40 else "")
+
+
+def _requires_grad(x: Any) -> bool:
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def _inplace_error(symbol: str, target: Tensor, source: Any, err: Exception) -> Exception:
+    """A message for an in-place change that numpy refused: a wrong shape or dtype."""
+    try:
+        shape = np.broadcast_shapes(target.shape, np.shape(source))
+    except ValueError:
+        shape = None
+    if shape is not None and shape != target.shape:
+        return ValueError(
+            f"{symbol}: the result would have shape {shape}, but the tensor has shape "
+            f"{target.shape}; an in-place operation cannot change a tensor's shape"
+        )
+    if shape is None:
+        return ValueError(
+            f"{symbol}: shapes {target.shape} and {np.shape(source)} cannot be broadcast "
+            f"together (numpy rule: compare axes from the right; each pair must be equal "
+            f"or one of them 1)"
+        )
+    return TypeError(
+        f"{symbol}: cannot store a {np.asarray(source).dtype} result in a tensor of dtype "
+        f"{target.dtype} in place ({err}); make a new tensor instead (x = x * y), or "
+        f"convert one of them with astype first"
+    )
 
 
 def _shape_arg(args: tuple) -> tuple:

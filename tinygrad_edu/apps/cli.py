@@ -6,6 +6,11 @@ tinygrad-edu graph        draw the flagship's computational graph
 tinygrad-edu gradcheck    the notes' TwoLayerNet gradient check, as a table
 tinygrad-edu bench        run the benchmarks (from a source checkout)
 tinygrad-edu examples     list the curriculum's example scripts
+
+Every option is checked before any work starts (a bad one: exit status 2). An error
+during a run is one line, ``tinygrad-edu <command>: error: <message>`` (status 1), Ctrl-C
+prints "interrupted" (status 130): see ``run_main`` in apps/common.py. With
+TINYGRAD_EDU_TRACEBACK=1 the Python traceback is shown too.
 """
 
 from __future__ import annotations
@@ -18,43 +23,107 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from tinygrad_edu.apps.common import ArgumentParser, load_data
+from tinygrad_edu.apps.common import ArgumentParser, load_data, run_main
 
 PACKAGE = Path(__file__).resolve().parent.parent  # the installed tinygrad_edu/
 
 # The course programs that are commands too: command -> examples/<script>.py
 PROGRAMS = {"train": "mnist_two_layer", "infer": "mnist_inference"}
+COMMANDS = ("train", "infer", "graph", "gradcheck", "bench", "examples")
+
+GRAPH_FILE = "two_layer_loss"  # graph writes OUT/two_layer_loss.FORMAT
+GRADCHECK_TOLERANCE = 1e-6  # the notes' threshold on mean |backprop - numerical|
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` (default: sys.argv[1:]) and return its exit status; errors
+    are reported in one line (see ``run_main``), never as a traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    prog = f"tinygrad-edu {argv[0]}" if argv[:1] and argv[0] in COMMANDS else "tinygrad-edu"
+    return run_main(lambda: _run(argv), prog)
+
+
+def _run(argv: list[str]) -> int:
     if argv[:1] and argv[0] in PROGRAMS:  # these parse their own options
         program = load_example(PROGRAMS[argv[0]])
         program.main(argv[1:], prog=f"tinygrad-edu {argv[0]}")
         return 0
-    parser = ArgumentParser(prog="tinygrad-edu", description="tinygrad_edu's command line")
+    parser = ArgumentParser(
+        prog="tinygrad-edu",
+        description="tinygrad_edu's command line: the course's programs and tools",
+    )
     commands = parser.add_subparsers(dest="command", metavar="command", required=True)
 
-    commands.add_parser("train", help="train the flagship MNIST net (see train --help)")
+    commands.add_parser(
+        "train",
+        help="train the flagship MNIST net (see train --help)",
+        description="Train the flagship two-layer MNIST network (examples/mnist_two_layer.py).",
+    )
+    commands.add_parser(
+        "infer",
+        help="accuracy and speed of saved weights (see infer --help)",
+        description="Score saved weights on MNIST, per-sample and batched "
+        "(examples/mnist_inference.py).",
+    )
 
-    commands.add_parser("infer", help="accuracy and speed of saved weights (see infer --help)")
+    graph = commands.add_parser(
+        "graph",
+        help=f"draw the flagship's computational graph into OUT/{GRAPH_FILE}.FORMAT",
+        description="Draw the flagship's loss on four random images as a computational graph, "
+        f"with values and gradients, into the file OUT/{GRAPH_FILE}.FORMAT (its full path "
+        "is printed). Without Graphviz's dot program, the graph's DOT text is written "
+        f"instead, to OUT/{GRAPH_FILE}.dot.",
+    )
+    graph.add_argument(
+        "--out",
+        type=Path,
+        default=Path("graphs"),
+        metavar="DIR",
+        help=f"folder to write {GRAPH_FILE}.FORMAT into (created if missing)",
+    )
+    graph.add_argument(
+        "--format", choices=["svg", "png", "pdf"], default="svg", help="picture format"
+    )
 
-    graph = commands.add_parser("graph", help="draw the flagship's computational graph")
-    graph.add_argument("--out", type=Path, default=Path("graphs"), help="output folder")
-    graph.add_argument("--format", choices=["svg", "png", "pdf"], default="svg")
-
-    check = commands.add_parser("gradcheck", help="backprop vs numerical gradients")
-    check.add_argument("--data-dir", help="folder of the MNIST files (default: search)")
-    check.add_argument("--hidden", type=int, default=10, help="hidden size (50 in the notes)")
+    check = commands.add_parser(
+        "gradcheck",
+        help="backprop vs numerical gradients",
+        description="The notes' gradient check of TwoLayerNet (784 -> hidden -> 10) on a few "
+        "MNIST training images: the mean |backprop - numerical gradient| of each parameter, "
+        "which must be below 1e-6. Exits 1 if one is not.",
+    )
+    check.add_argument(
+        "--data-dir", metavar="DIR", help="folder of the four MNIST files (default: search)"
+    )
+    check.add_argument("--hidden", type=int, default=50, help="hidden layer size, as in the notes")
     check.add_argument("--samples", type=int, default=3, help="number of training images")
 
-    bench = commands.add_parser("bench", help="run a benchmark script")
-    bench.add_argument("name", choices=["inference", "training", "gradients", "overhead"])
+    bench = commands.add_parser(
+        "bench",
+        help="run a benchmark script (source repository only)",
+        description="Run benchmarks/bench_NAME.py, passing it ARGS. The benchmarks are part "
+        "of the source repository, not of the installed package: run this from the root of "
+        "a clone.",
+    )
+    bench.add_argument(
+        "name", choices=["inference", "training", "gradients", "overhead", "threads"]
+    )
     bench.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script")
 
-    commands.add_parser("examples", help="list the example scripts")
+    commands.add_parser(
+        "examples",
+        help="list the example scripts",
+        description="List the curriculum's example scripts, with the first line of each one's "
+        "docstring, and where they are.",
+    )
 
     args = parser.parse_args(argv)
+    if args.command == "graph":
+        graph.check_out_folder(args)
+    elif args.command == "gradcheck":
+        check.check_data_dir(args)
+        check.check_int(args, "hidden", 1, 1000, " (the numerical gradient's time grows with it)")
+        check.check_int(args, "samples", 1, 100, " (more images only slow the check down)")
     return {
         "graph": run_graph,
         "gradcheck": run_gradcheck,
@@ -63,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }[args.command](args)
 
 
-def run_gradcheck(args):
+def run_gradcheck(args: argparse.Namespace) -> int:
     """The notes' check: mean |backprop - numerical| per parameter, below 1e-6."""
     import numpy as np
 
@@ -76,13 +145,21 @@ def run_gradcheck(args):
     numerical = net.numerical_gradient(x, t)
     backprop = net.gradient(x, t)
     print(f"{'parameter':<10} {'shape':<12} {'mean |backprop - numerical|':>28}  result")
-    passed = True
+    failed = []
     for name in backprop:
         diff = float(np.mean(np.abs(backprop[name] - numerical[name])))
-        passed &= diff < 1e-6
+        if not diff < GRADCHECK_TOLERANCE:
+            failed.append(name)
         shape = str(backprop[name].shape)
-        print(f"{name:<10} {shape:<12} {diff:>28.3e}  {'ok' if diff < 1e-6 else 'FAIL'}")
-    return 0 if passed else 1
+        print(f"{name:<10} {shape:<12} {diff:>28.3e}  {'FAIL' if name in failed else 'ok'}")
+    if failed:
+        print(
+            f"tinygrad-edu gradcheck: backprop and the numerical gradient disagree for "
+            f"{', '.join(failed)} (mean difference not below 1e-6)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def examples_folder() -> Path:
@@ -98,8 +175,13 @@ def load_example(name: str) -> ModuleType:
     folder = examples_folder()
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-    assert spec is not None and spec.loader is not None, f"no example {name}.py in {folder}"
+    path = folder / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if not path.is_file() or spec is None or spec.loader is None:
+        raise FileNotFoundError(
+            f"the example program {path} is missing: this installation of tinygrad_edu is "
+            f"incomplete; reinstall it (pip install --force-reinstall tinygrad_edu)"
+        )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -114,20 +196,21 @@ def benchmarks_folder() -> Path | None:
     return None
 
 
-def run_bench(args):
+def run_bench(args: argparse.Namespace) -> int:
     folder = benchmarks_folder()
     script = folder / f"bench_{args.name}.py" if folder else None
     if script is None or not script.is_file():
         print(
-            "tinygrad-edu bench: the benchmarks are part of the source repository "
-            "(benchmarks/); run this from the root of a clone of it",
+            f"tinygrad-edu bench: error: no benchmarks/bench_{args.name}.py here: the "
+            "benchmarks are part of the source repository, not of the installed package; "
+            "run this from the root of a clone of the repository",
             file=sys.stderr,
         )
         return 2
     return subprocess.call([sys.executable, str(script), *args.args])
 
 
-def run_examples(args):
+def run_examples(args: argparse.Namespace) -> int:
     folder = examples_folder()
     for script in sorted(folder.glob("[!_]*.py")):
         print(f"{script.name:<32} {_first_line_of_docstring(script)}")
@@ -135,14 +218,14 @@ def run_examples(args):
     return 0
 
 
-def _first_line_of_docstring(path):
+def _first_line_of_docstring(path: Path) -> str:
     import ast
 
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     return doc.strip().split("\n")[0]
 
 
-def run_graph(args):
+def run_graph(args: argparse.Namespace) -> int:
     """The flagship's loss on four images, with values and gradients, as a picture."""
     import numpy as np
 
@@ -155,7 +238,7 @@ def run_graph(args):
     loss = F.cross_entropy(model(x), np.random.randint(0, 10, size=4))
     loss.backward(retain_graph=True)
     graph = viz.draw_graph(loss, params=dict(model.named_parameters()), show_grad=True)
-    path = args.out / f"two_layer_loss.{args.format}"
+    path = (args.out / f"{GRAPH_FILE}.{args.format}").expanduser().resolve()
     try:
         viz.render(graph, path)
     except RuntimeError as err:  # no Graphviz: keep the DOT text
