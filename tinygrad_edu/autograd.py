@@ -56,7 +56,9 @@ def backward(
         for fn in order:
             if fn.recorded_at != inplace_clock.now:  # something changed in place since
                 _check_unchanged(fn)
-            grad_out = pending.pop(fn)
+            grad_out = pending.pop(fn, None)
+            if grad_out is None:  # every consumer of its output returned None for it
+                continue
             if fn.keeps_output_grad:  # the output asked to keep its gradient (retain_grad)
                 kept.append((fn.output, grad_out))
             input_grads = _call_backward(fn, grad_out, create_graph)
@@ -68,8 +70,8 @@ def backward(
                 key = x if x.creator is None else x.creator
                 previous = pending.get(key)
                 pending[key] = gx if previous is None else previous + gx
-        _accumulate(pending)  # every op has been popped: the leaves are left
-        _accumulate({t: g for t, g in kept if t is not None})
+        # Every op has been popped: the leaves are left, and the kept intermediates join.
+        _accumulate({**pending, **{t: g for t, g in kept if t is not None}})
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
@@ -193,6 +195,8 @@ def _accumulate(leaf_grads: dict[Tensor, Gradient]) -> None:
             shared = grad.data.base is not None or id(grad.data) in handed_out
             if shared and not grad.requires_grad:
                 grad = Tensor(grad.data.copy())
+            elif not grad.data.flags.writeable:  # a broadcast view, recorded: make it real
+                grad = grad * 1
             handed_out.add(id(grad.data))
             leaf._grad = grad
 

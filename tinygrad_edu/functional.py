@@ -78,6 +78,11 @@ class Linear(Function):
                 f"linear: input of shape {x.shape} does not fit a weight of shape "
                 f"{weight.shape}; the input's last axis must have {weight.shape[0]} features"
             )
+        if bias is not None and bias.shape != weight.shape[1:]:
+            raise ValueError(
+                f"linear: a bias of shape {bias.shape} does not fit a weight of shape "
+                f"{weight.shape}; it must have shape ({weight.shape[1]},), one per output"
+            )
         y = x @ weight
         if bias is not None:
             y += bias  # y is a fresh array: add in place

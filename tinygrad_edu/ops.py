@@ -101,12 +101,7 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
 
     def __call__(self, *inputs: Any) -> Tensor:
-        # A numpy scalar (np.sqrt(2)) becomes a Python number, which numpy treats as
-        # "weak" (NEP 50): float32 * np.float64(2) stays float32, as in PyTorch.
-        arrays = [
-            x.data if isinstance(x, Tensor) else x.item() if isinstance(x, np.generic) else x
-            for x in inputs
-        ]
+        arrays = [x.data if isinstance(x, Tensor) else _constant(x) for x in inputs]
         try:
             out = Tensor(self.forward(*arrays))
         except (TypeError, ValueError, AttributeError) as err:
@@ -146,6 +141,15 @@ class Function:
         """Forget everything kept for backward (inputs, masks, ...) so its memory is
         freed. A released op can no longer backpropagate."""
         vars(self).clear()
+
+
+def _constant(x: Any) -> Any:
+    """A non-Tensor input as ``forward`` gets it: a list becomes an array; a numpy scalar
+    (``np.sqrt(2)``) a Python number, which numpy treats as "weak" (NEP 50), so that
+    ``float32 * np.float64(2)`` stays float32, as in PyTorch."""
+    if isinstance(x, np.generic):
+        return x.item()
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 # ------------------------------------------------------------------ arithmetic
@@ -446,11 +450,13 @@ class Max(Reduction):
     numpy_reduction: Callable[..., np.ndarray] = staticmethod(np.max)
 
     def forward(self, x):
-        if x.size == 0:
+        try:
+            self.extremes = self.reduce(x, self.numpy_reduction)
+        except ValueError:  # numpy: "zero-size array to reduction operation ..."
             raise ValueError(
-                f"{self.name}: the tensor is empty (shape {x.shape}), so it has no {self.name}imum"
-            )
-        self.extremes = self.reduce(x, self.numpy_reduction)
+                f"{self.name}: the tensor is empty along the reduced axes (shape "
+                f"{x.shape}, axis {self.axis}), so it has no {self.name}imum there"
+            ) from None
         return self.shaped(self.extremes)
 
     def backward(self, grad):

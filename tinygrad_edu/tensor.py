@@ -8,6 +8,7 @@ reverse (see ``autograd.py``); the ops themselves, each a forward and a backward
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ class Tensor:
             parameters); ``Tensor(data, name="x")`` sets it.
     """
 
-    __slots__ = ("__weakref__", "_grad", "_version", "creator", "data", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_grad", "creator", "data", "name", "requires_grad")
     data: np.ndarray
     creator: Function | None
     name: str | None
@@ -57,7 +58,6 @@ class Tensor:
             data = _numeric_array(data, dtype)
         self.data = data
         self._grad: Tensor | None = None
-        self._version = 0  # the clock tick of the last in-place change (0: never)
         self.creator = None
         self.name = name
         self.requires_grad = False
@@ -138,19 +138,32 @@ class Tensor:
                     f"in-place operation; update parameters inside `with no_grad():` (as "
                     f"optimizers do), or write a new tensor (x = x + y) instead"
                 )
-            if op is not None and (self.requires_grad or _requires_grad(other)):
+            if _requires_grad(other):
+                if op is None:
+                    raise RuntimeError(
+                        f"{symbol}: the source requires grad, and a copy would not carry "
+                        f"its gradient; use the source itself, or source.detach()"
+                    )
+                return op()(self, other)
+            if op is not None and self.requires_grad:
                 return op()(self, other)
         source = other.data if isinstance(other, Tensor) else other
-        try:
+        try:  # numpy's default casting, "same_kind", refuses float results in int arrays
             if op is None:
-                ufunc(self.data, source, casting="same_kind")
+                ufunc(self.data, source)
             else:
-                ufunc(self.data, source, out=self.data, casting="same_kind")
-        except (TypeError, ValueError) as err:
-            raise _inplace_error(symbol, self, source, err) from None
-        inplace_clock.now += 1  # count the change (see ops.Function.recorded_at)
-        self._version = inplace_clock.now
+                ufunc(self.data, source, out=self.data)
+        except (TypeError, ValueError):
+            raise _inplace_error(symbol, self, source, ufunc) from None
+        inplace_clock.mark_changed(self.data)
         return self
+
+    @property
+    def _version(self) -> int:
+        """The in-place clock's tick at the last in-place change of this tensor's memory
+        (0: never), seen by every tensor that views the same memory (``detach()``,
+        ``reshape``, slices), as PyTorch's version counter is shared with views."""
+        return inplace_clock.changed_at(self.data)
 
     # ----------------------------------------------------------------- attributes
     @property
@@ -450,13 +463,37 @@ def as_array(x: TensorLike) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-class _Clock:
-    """Counts in-place changes of tensors, program-wide: each change is a new tick."""
+class _InplaceClock:
+    """When each block of memory was last changed in place, on one program-wide clock.
 
-    now = 0
+    Each in-place change (``+=``, ``copy_``, an optimizer's step) is a new tick, recorded
+    for the array that owns the memory (a view's ``base``), so that every tensor viewing
+    that memory sees it. An op remembers the tick at which it was recorded; its backward
+    refuses to run on memory changed since (see ``autograd._check_unchanged``).
+    """
+
+    def __init__(self) -> None:
+        self.now = 0
+        self._changed: dict[int, int] = {}  # id of an owning array -> tick of its last change
+
+    def mark_changed(self, array: np.ndarray) -> None:
+        self.now += 1
+        owner = _owner(array)
+        if id(owner) not in self._changed:  # forget the entry when the array is freed
+            weakref.finalize(owner, self._changed.pop, id(owner), None)
+        self._changed[id(owner)] = self.now
+
+    def changed_at(self, array: np.ndarray) -> int:
+        return self._changed.get(id(_owner(array)), 0)
 
 
-inplace_clock = _Clock()
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory: itself, or the ndarray it is a view of."""
+    base = array.base
+    return base if isinstance(base, np.ndarray) else array
+
+
+inplace_clock = _InplaceClock()
 
 
 def _numeric_array(data: Any, dtype: DTypeLike | None) -> np.ndarray:
@@ -486,8 +523,9 @@ def _requires_grad(x: Any) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def _inplace_error(symbol: str, target: Tensor, source: Any, err: Exception) -> Exception:
-    """A message for an in-place change that numpy refused: a wrong shape or dtype."""
+def _inplace_error(symbol: str, target: Tensor, source: Any, ufunc: Any) -> Exception:
+    """A message for an in-place change that numpy refused: a wrong shape, a read-only
+    array, or a result of a kind the tensor's dtype cannot hold."""
     try:
         shape = np.broadcast_shapes(target.shape, np.shape(source))
     except ValueError:
@@ -503,11 +541,23 @@ def _inplace_error(symbol: str, target: Tensor, source: Any, err: Exception) -> 
             f"together (numpy rule: compare axes from the right; each pair must be equal "
             f"or one of them 1)"
         )
+    if not target.data.flags.writeable:
+        return ValueError(
+            f"{symbol}: this tensor's array is read-only (a broadcast view, or made from "
+            f"read-only memory); change a copy instead: Tensor(t.data.copy())"
+        )
     return TypeError(
-        f"{symbol}: cannot store a {np.asarray(source).dtype} result in a tensor of dtype "
-        f"{target.dtype} in place ({err}); make a new tensor instead (x = x * y), or "
-        f"convert one of them with astype first"
+        f"{symbol}: the result would be {_result_dtype(ufunc, target.data, source)}, which cannot "
+        f"be stored in place in a tensor of dtype {target.dtype}; make a new tensor instead "
+        f"(x = x / y), or convert one of them with astype first"
     )
+
+
+def _result_dtype(ufunc: Any, target: np.ndarray, source: Any) -> np.dtype:
+    """The dtype ``ufunc(target, source)`` gives (``np.copyto``: the source's)."""
+    if isinstance(ufunc, np.ufunc):
+        return ufunc(target, source).dtype
+    return np.asarray(source).dtype
 
 
 def _shape_arg(args: tuple) -> tuple:

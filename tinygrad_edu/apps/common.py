@@ -223,6 +223,9 @@ def load_data(
         warnings.simplefilter("always", SampleDataWarning)
         data = load_mnist(data_dir=data_dir)
     for w in caught:
+        if not issubclass(w.category, SampleDataWarning):  # not ours to announce: pass it on
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            continue
         print(
             "=" * 78,
             f"WARNING: {w.message}",
