@@ -35,7 +35,7 @@ from tinygrad_edu import threads
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
 
 NO_TORCH_ENV = "TINYGRAD_EDU_BENCH_NO_TORCH"
-THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_ENV_VARS = threads.THREAD_ENV_VARS
 
 # ----------------------------------------------------------------------------- options
 
@@ -69,25 +69,26 @@ def make_parser(description, quick_help, torch_option=True):
         "--threads",
         type=int,
         metavar="N",
-        help="limit numpy's BLAS and PyTorch to N threads (sets OMP_NUM_THREADS, "
-        "OPENBLAS_NUM_THREADS and MKL_NUM_THREADS and restarts the script); default: "
-        "tinygrad_edu's default_num_threads() (1), unless one of those variables is set",
+        help="limit numpy's BLAS (at once, with threadpoolctl) and PyTorch (through "
+        "OMP_NUM_THREADS and its siblings) to N threads; default: tinygrad_edu's "
+        "default_num_threads() (1), unless one of those variables is set",
     )
     return parser
 
 
 def parse_args(parser, argv=None):
-    """Parse the options; with ``--threads N``, restart the script with the thread
-    variables set (BLAS libraries read them only when they are loaded)."""
+    """Parse the options and limit the threads: ``--threads N``, or by default
+    ``tinygrad_edu.threads.default_num_threads()`` unless a thread variable is set. numpy's
+    BLAS is limited at once (threadpoolctl); the variables are set for PyTorch, which
+    reads them when it is imported."""
     args = parser.parse_args(argv)
     if args.threads is None and not any(os.environ.get(k) for k in THREAD_ENV_VARS):
         args.threads = threads.default_num_threads()  # see benchmarks/README.md, BLAS threads
     if args.threads is not None:
-        wanted = {name: str(args.threads) for name in THREAD_ENV_VARS}
-        if any(os.environ.get(k) != v for k, v in wanted.items()):
-            os.environ.update(wanted)
-            sys.stdout.flush()
-            os.execv(sys.executable, [sys.executable, sys.argv[0], *sys.argv[1:]])
+        os.environ.update({name: str(args.threads) for name in THREAD_ENV_VARS})
+        threads.set_num_threads(args.threads)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(args.threads)
     return args
 
 

@@ -62,8 +62,8 @@ class Function:
     input_arrays: Any
     needs_input_grad: tuple[bool, ...] = ()
     recorded_at = 0  # the in-place clock's tick when the op was recorded
-    # What backward reads of the graph (checked for in-place changes before it runs);
-    # an op that needs only shapes, or only its output, says so.
+    # What backward reads of the graph, checked for in-place changes before it runs: an
+    # op whose backward needs no values (at most shapes), or only its output, says so.
     reads_inputs = True
     reads_output = True
     keeps_output_grad = False  # set by Tensor.retain_grad() on the output
@@ -156,7 +156,7 @@ def _constant(x: Any) -> Any:
 
 
 class Add(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def forward(self, a, b):
         return a + b
@@ -166,7 +166,7 @@ class Add(Function):
 
 
 class Sub(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def forward(self, a, b):
         return a - b
@@ -223,7 +223,7 @@ def _is_zero(exponent):
 
 
 class Neg(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def forward(self, x):
         return -x
@@ -383,7 +383,7 @@ class Clip(Function):
 
 
 class AsType(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
@@ -425,7 +425,7 @@ class Reduction(Function):
 
 
 class Sum(Reduction):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def forward(self, x):
         return self.shaped(self.reduce(x, np.sum))
@@ -533,7 +533,7 @@ class LogSoftmax(Function):
 
 
 class Reshape(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, shape):
         self.shape = shape
@@ -552,7 +552,7 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, axes=None):
         self.axes = axes
@@ -574,7 +574,7 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, shape):
         self.shape = shape
@@ -587,7 +587,7 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, index):
         self.index = index
@@ -603,7 +603,7 @@ class ScatterAdd(Function):
     """Adds ``x`` into zeros of ``shape`` at ``index``: the backward of indexing. Repeated
     indices accumulate (``np.add.at``), as each selection used the element once more."""
 
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -618,7 +618,7 @@ class ScatterAdd(Function):
 
 
 class Concatenate(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, axis=0):
         self.axis = axis
@@ -646,7 +646,7 @@ class Concatenate(Function):
 
 
 class Stack(Function):
-    reads_inputs = reads_output = False  # backward needs no values, at most shapes
+    reads_inputs = reads_output = False
 
     def __init__(self, axis=0):
         self.axis = axis
