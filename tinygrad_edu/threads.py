@@ -67,16 +67,8 @@ def set_num_threads(n: int) -> None:
     """Let numpy's matrix products (the BLAS) use at most ``n`` threads, process-wide.
 
     ``n`` is an int, at least 1. It applies at once, to every BLAS library loaded in the
-    process, whichever Python thread calls it, until the next call.
-
-    Why fewer threads can be faster: the course's matrices are small (a batch of 100
-    images times a 784 x 256 weight is about 20 million multiply-adds, a fraction of a
-    millisecond), so splitting a product over threads saves little, while every call pays
-    to start the workers and to wait for the last one. On a busy machine that wait is a
-    time slice of the operating system whenever a worker's core is taken by another
-    program: a training step of the flagship took 2 to 13 times longer with 2 threads
-    than with 1 on a busy 2-core machine. One thread per process is then the fast and
-    steady choice; ``default_num_threads()`` says what this library picks, and why.
+    process, whichever Python thread calls it, until the next call. Why fewer threads can
+    be faster for this course's small matrices: see the module's docstring.
 
     Raises ``TypeError`` if ``n`` is not an int, ``ValueError`` if it is below 1, and
     ``RuntimeError`` if threadpoolctl finds no BLAS it can control (e.g. Apple's
@@ -128,23 +120,11 @@ def get_num_threads() -> int:
 def default_num_threads() -> int:
     """The BLAS thread count the course's programs and benchmarks use: 1.
 
-    Measured on the course's 2-core machine (benchmarks/bench_threads.py; figures in
-    benchmarks/README.md, "BLAS threads"), for the flagship's SGD step (784-256-10, batch
-    100, float32) and the 3-layer net's inference:
-
-    * on a quiet machine, 2 threads won a little: the training step 0 to 18 % faster,
-      batches of 100 14 to 20 %, one image at a time nothing; the whole flagship (whose
-      per-epoch evaluation multiplies chunks of 10,000 images) 6 s instead of 9 to 10 s;
-    * with the machine busy (one CPU-bound program per core), 2 threads were much slower
-      than 1: a training step 2.1 to 13 times, batches of 100 2.1 to 30 times, so that
-      batches of 100 lost their lead over one image at a time (down to 0.5x, as the review saw);
-      the flagship took 51 s instead of 14 s.
-
-    One thread costs at most a few seconds of the flagship on a quiet machine and avoids
-    losing tens of seconds (and the course's lesson on batching) on a busy one, so it is
-    the default, whatever the number of cores. A quiet machine with idle cores can ask for
-    more: ``set_num_threads(n)``, or ``OPENBLAS_NUM_THREADS=n``, which
-    ``use_default_num_threads()`` respects.
+    On the course's 2-core machine one thread cost the flagship 3 to 4 s when the machine
+    was quiet and saved 40 to 60 s (and the lesson that batches are faster) when it was
+    busy; the figures are in benchmarks/README.md ("BLAS threads"). A quiet machine with
+    idle cores can ask for more: ``set_num_threads(n)``, or ``OPENBLAS_NUM_THREADS=n``,
+    which ``use_default_num_threads()`` respects.
     """
     return _DEFAULT_NUM_THREADS
 
