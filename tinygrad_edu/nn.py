@@ -26,6 +26,7 @@ class Module:
     """Base class of layers and models: subclass it and define ``forward``."""
 
     training = True
+    _named = False  # whether the parameters took their dotted names (see __call__)
 
     def __setattr__(self, name: str, value: Any) -> None:
         items = value.values() if isinstance(value, dict) else value
@@ -48,6 +49,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._named:  # the first call names the parameters ("0.weight") for drawings
+            self.named_parameters()
+            self._named = True
         return self.forward(*args, **kwargs)
 
     def children(self) -> list[tuple[str, Module]]:
