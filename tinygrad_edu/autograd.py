@@ -71,7 +71,8 @@ def backward(
                 previous = pending.get(key)
                 pending[key] = gx if previous is None else previous + gx
         # Every op has been popped: the leaves are left, and the kept intermediates join.
-        _accumulate({**pending, **{t: g for t, g in kept if t is not None}})
+        pending.update((t, g) for t, g in kept if t is not None)
+        _accumulate(pending)
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from tinygrad_edu.grad_mode import no_grad
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, _requires_grad
 
 # What a gradient check takes as inputs: one Tensor, a sequence of them, or a dict
 # name -> Tensor (the names label the report's rows).
@@ -260,7 +260,3 @@ def _named(inputs: Inputs) -> tuple[list[str], list[Tensor]]:
     inputs = list(inputs)
     names = [t.name if isinstance(t, Tensor) and t.name else str(i) for i, t in enumerate(inputs)]
     return names, inputs
-
-
-def _requires_grad(x: object) -> bool:
-    return isinstance(x, Tensor) and x.requires_grad
