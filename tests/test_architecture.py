@@ -30,7 +30,11 @@ OPTIONAL = ("matplotlib", "torch", "onnx", "onnxruntime", "jupyter", "hypothesis
 LAYERS = {  # bottom to top, as drawn in docs/architecture.md; a new module must be placed
     "engine": ["grad_mode", "tensor", "ops", "autograd"],
     "utilities": ["_io", "_plot", "threads"],
-    "nn / functional / optim": ["nn", "functional", "optim"],
+    "nn / functional / optim": [
+        *("functional", "functional.activation", "functional.linear", "functional.loss"),
+        *("nn", "nn.module", "nn.layers"),
+        *("optim", "optim.optimizer"),
+    ],
     "data / datasets / metrics / numerical / models": [
         *("data", "datasets", "metrics", "numerical", "models"),
     ],

@@ -1,9 +1,5 @@
-"""Activations, dropout and losses as functions (``import tinygrad_edu.functional as F``).
-
-Inputs may be Tensors or anything ``np.asarray`` takes; results are Tensors. The losses
-average over the batch (the first axis), like PyTorch's defaults, except the study notes'
-``sum_squared_error``.
-"""
+"""Losses. They average over the batch (the first axis), like PyTorch's defaults, except
+the study notes' ``sum_squared_error``."""
 
 from __future__ import annotations
 
@@ -11,102 +7,6 @@ import numpy as np
 
 from tinygrad_edu.ops import Function, stable_sigmoid
 from tinygrad_edu.tensor import Tensor, TensorLike, as_array, as_tensor
-
-# ------------------------------------------------------------------ activations
-
-
-def relu(x: TensorLike) -> Tensor:
-    """max(x, 0), elementwise."""
-    return as_tensor(x).relu()
-
-
-def sigmoid(x: TensorLike) -> Tensor:
-    """1 / (1 + exp(-x)), elementwise, without overflow for large |x|."""
-    return as_tensor(x).sigmoid()
-
-
-def tanh(x: TensorLike) -> Tensor:
-    """The hyperbolic tangent, elementwise: a sigmoid stretched to (-1, 1)."""
-    return as_tensor(x).tanh()
-
-
-def softmax(x: TensorLike, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis`` (or ``dim``; default: the last): each row of
-    (N, C) scores becomes probabilities."""
-    return as_tensor(x).softmax(axis, dim=dim)
-
-
-def log_softmax(x: TensorLike, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """log(softmax(x)) along ``axis`` (or ``dim``; default: the last), computed stably as
-    x - logsumexp(x)."""
-    return as_tensor(x).log_softmax(axis, dim=dim)
-
-
-def step_function(x: TensorLike) -> Tensor:
-    """The perceptron's activation: 1 where x > 0, else 0 (not differentiable: its
-    gradient is zero almost everywhere, which is why networks use sigmoid or ReLU)."""
-    return Tensor((as_array(x) > 0).astype(np.int64))
-
-
-def dropout(x: TensorLike, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout: zero each element with probability ``p`` and scale the rest by
-    1 / (1 - p), so the expected value is unchanged and evaluation needs no rescaling.
-    Uses numpy's global random generator (seed it with ``np.random.seed``)."""
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
-    x = as_tensor(x)
-    if not training or p == 0:
-        return x
-    mask = (np.random.random_sample(x.shape) >= p).astype(x.dtype)
-    mask /= 1 - p
-    return x * mask
-
-
-class Linear(Function):
-    """y = x W + b as one op: the book's Affine layer.
-
-    x: (..., in_features), W: (in_features, out_features), b: (out_features,) or None.
-    Backward (chapter 5): dL/dx = g W^T, dL/dW = x^T g, dL/db = g summed over the batch,
-    where g = dL/dy and a batch of several leading axes is treated as one long batch.
-    """
-
-    reads_output = False
-
-    def forward(self, x, weight, bias=None):
-        if x.shape[-1:] != weight.shape[:1]:
-            raise ValueError(
-                f"linear: input of shape {x.shape} does not fit a weight of shape "
-                f"{weight.shape}; the input's last axis must have {weight.shape[0]} features"
-            )
-        if bias is not None and bias.shape != weight.shape[1:]:
-            raise ValueError(
-                f"linear: a bias of shape {bias.shape} does not fit a weight of shape "
-                f"{weight.shape}; it must have shape ({weight.shape[1]},), one per output"
-            )
-        y = x @ weight
-        if bias is not None:
-            y += bias  # y is a fresh array: add in place
-        return y
-
-    def backward(self, grad):
-        x, weight = self.saved_inputs()[:2]
-        need_x, need_w = self.needs_input_grad[:2]
-        n_in, n_out = weight.shape
-        grad_x = grad @ weight.T if need_x else None
-        rows = grad.reshape(-1, n_out)  # (batch, out), also for one sample (out,)
-        grad_w = x.reshape(-1, n_in).T @ rows if need_w else None
-        if len(self.inputs) == 2:
-            return grad_x, grad_w
-        return grad_x, grad_w, rows.sum(axis=0)
-
-
-def linear(x: TensorLike, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight + bias, with weight of shape (in_features, out_features) as in the book."""
-    x = as_tensor(x)
-    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
-
-
-# ----------------------------------------------------------------------- losses
 
 
 class CrossEntropy(Function):

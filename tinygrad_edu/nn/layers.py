@@ -1,0 +1,108 @@
+"""The layers of chapters 3-5: ``Linear``, the activations, ``Dropout``, ``Flatten``.
+
+Weights are (in_features, out_features), as in the book (y = x @ W + b); PyTorch stores
+the transpose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from tinygrad_edu import functional as F
+from tinygrad_edu.nn.module import Module
+from tinygrad_edu.tensor import Tensor, TensorLike, as_tensor
+
+
+class Linear(Module):
+    """y = x @ weight + bias, for x of shape (..., in_features).
+
+    weight: (in_features, out_features), drawn from N(0, scale^2) with He scaling
+    (scale = sqrt(2 / in_features), for ReLU networks) or Xavier scaling
+    (sqrt(1 / in_features), for sigmoid and tanh); bias: (out_features,), zeros.
+    Uses numpy's global random generator: seed it with ``np.random.seed``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: DTypeLike = np.float32,
+        init: str = "he",
+    ):
+        gains = {"he": 2.0, "xavier": 1.0}
+        if init not in gains:
+            raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
+        self.in_features, self.out_features = in_features, out_features
+        scale = np.sqrt(gains[init] / in_features)
+        w = np.random.standard_normal((in_features, out_features)) * scale
+        self.weight = Tensor(w.astype(dtype), requires_grad=True)
+        self.bias = Tensor(np.zeros(out_features, dtype), requires_grad=True) if bias else None
+
+    def forward(self, x: TensorLike) -> Tensor:
+        try:
+            return F.linear(x, self.weight, self.bias)
+        except ValueError as err:  # say which layer: "Linear(in_features=...): linear: ..."
+            raise ValueError(f"{self!r}: {err}") from None
+
+    def extra_repr(self) -> str:
+        bias = "" if self.bias is not None else ", bias=False"
+        return f"in_features={self.in_features}, out_features={self.out_features}{bias}"
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x), elementwise."""
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """The hyperbolic tangent, elementwise."""
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    """Scores to probabilities along ``axis`` (or ``dim``; default: the last):
+    (N, C) -> (N, C), rows summing to 1."""
+
+    def __init__(self, axis: int | None = None, *, dim: int | None = None):
+        self.axis, self.dim = axis, dim
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return F.softmax(x, self.axis, dim=self.dim)
+
+
+class Dropout(Module):
+    """Inverted dropout with drop probability ``p`` in training mode; identity in eval."""
+
+    def __init__(self, p: float = 0.5):
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
+
+    def __init__(self, start_dim: int = 1):
+        self.start_dim = start_dim
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return as_tensor(x).flatten(self.start_dim)
