@@ -297,3 +297,17 @@ def test_the_checks_catch_broken_rules(tmp_path):
         "(nn / functional / optim)",
     ]
     assert [p.split(" (")[0] for p in optional_violations(modules)] == ["tinygrad_edu/nn.py:5"]
+
+
+def test_the_wheel_lists_every_package():
+    """pyproject.toml names the packages explicitly: a new sub-package must be added there,
+    or a plain ``pip install`` leaves it out (an editable install would hide the gap)."""
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in Python 3.11+")
+
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(REPO).parts) for init in PACKAGE_DIR.rglob("__init__.py")
+    }
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
