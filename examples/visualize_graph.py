@@ -6,9 +6,10 @@
 3. The flagship two-layer network's loss: 784 -> 50 -> 10 with ReLU and softmax
    cross-entropy, on a mini-batch of 4 random "images".
 
-Each graph is drawn after ``backward(retain_graph=True)``, so it is still there and every
-parameter has its gradient. Writes SVG files (or PNG/PDF with --format) when Graphviz's
-``dot`` program is installed, else the DOT text (``.dot`` files; ``dot -Tsvg`` draws them).
+Each graph is drawn after ``backward()``: backward frees the arrays the graph kept, not its
+shape, so the whole graph is drawn and every parameter shows its gradient. Writes SVG files
+(or PNG/PDF with --format) when Graphviz's ``dot`` program is installed, else the DOT text
+(``.dot`` files; ``dot -Tsvg`` draws them).
 
     python examples/visualize_graph.py                 # into graphs/
     python examples/visualize_graph.py --out docs/     # regenerates docs/graph_two_layer.svg
@@ -40,7 +41,7 @@ def mul_add_graph():
     x.name, y.name, z.name = "x", "y", "z"
     f = x * y + z
     f.name = "f"
-    f.backward(retain_graph=True)
+    f.backward()
     return viz.draw_graph(f, show_data=True, show_grad=True)
 
 
@@ -52,7 +53,7 @@ def sigmoid_neuron_graph():
     w.name, b.name, x.name = "w", "b", "x"
     y = (w @ x + b).sigmoid()
     y.name = "y"
-    y.backward(retain_graph=True)
+    y.backward()
     return viz.draw_graph(y, show_data=True, show_grad=True)
 
 
@@ -65,10 +66,8 @@ def two_layer_graph(seed):
     t = np.random.randint(0, 10, size=4)  # their labels (a constant of the loss op)
     loss = F.cross_entropy(model(x), t)
     loss.name = "loss"
-    loss.backward(retain_graph=True)
-    return viz.draw_graph(
-        loss, params=dict(model.named_parameters()), show_data=True, show_grad=True
-    )
+    loss.backward()
+    return viz.draw_graph(loss, show_data=True, show_grad=True)  # names: "0.weight", ...
 
 
 def main(argv=None):

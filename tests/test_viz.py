@@ -224,7 +224,7 @@ def test_large_tensors_show_mean_and_std():
     y.backward(retain_graph=True)
     y.backward(retain_graph=True)  # gradients accumulate: 3 + 3
     text = viz.draw_graph(y, show_data=True, show_grad=True).source
-    assert "(10, 10) float64\\ndata: mean 0.5 std 0\\ngrad: mean 6 std 0" in text
+    assert "(10, 10) float64\\ndata: mean 0.5 std 0\\ngrad: norm 60, min 6, max 6" in text
     assert "(10, 10) float64\\ndata: mean 1.5 std 0" in text  # w * 3: no grad kept
     assert text.count("grad:") == 1
 
@@ -241,23 +241,65 @@ def test_summarize():
     assert viz.summarize(np.zeros(0)) == "empty"
 
 
-# -------------------------------------------------------------- freed graphs
+# ------------------------------------------------------ the graph after backward
 
 
-def test_freed_graph_draws_what_is_left_and_says_why():
-    _, _, _, f = mul_add()
-    f.backward()  # frees the graph
-    nodes, edges, _ = parse(viz.draw_graph(f))
-    assert set(nodes) == {"t0", "f1", "freed"}
-    note = nodes["freed"]["label"]
-    assert "freed by backward()" in note and "backward(retain_graph=True)" in note
-    assert ("freed", "f1") in edges
+def two_layer_loss(x_name=None):
+    """A two-layer net's loss on a constant batch, with a dropout mask (a raw array), a
+    raw number and a broadcast bias: every kind of node."""
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+    x = Tensor(rng.standard_normal((6, 4)), name=x_name)
+    mask = (rng.random((6, 3)) > 0.2).astype(np.float64)
+    return F.cross_entropy(model(x) * mask * 0.5, np.arange(6) % 3)
 
 
-def test_retained_graph_has_no_freed_note():
-    _, _, _, f = mul_add()
-    f.backward(retain_graph=True)
-    assert "freed" not in parse(viz.draw_graph(f))[0]
+GRAPHS = {
+    "mul_add": lambda: mul_add()[3],
+    "two_layer": two_layer_loss,
+    "named_batch": lambda: two_layer_loss("x"),
+    "chain_with_constants": lambda: chain(5, lambda y: (y * 1.01 + np.arange(3.0)).sum())[1],
+}
+
+
+@pytest.mark.parametrize("build", GRAPHS)
+def test_the_drawing_after_backward_equals_the_drawing_before(build):
+    root = GRAPHS[build]()
+    before = viz.draw_graph(root).source
+    root.backward()  # frees the arrays, keeps the graph's shape
+    assert root.creator.inputs is None  # freed indeed
+    assert viz.draw_graph(root).source == before
+
+
+def test_after_backward_every_leaf_shows_its_gradient():
+    loss = two_layer_loss()
+    loss.backward()
+    nodes, _, _ = parse(viz.draw_graph(loss, show_grad=True))
+    for name in ("0.weight", "0.bias", "2.weight"):  # more than 4 elements: a summary
+        label = nodes[find(nodes, name)]["label"]
+        assert re.search(r"grad: norm [0-9.e-]+, min -?[0-9.e-]+, max -?[0-9.e-]+", label), label
+    bias_label = labels(nodes)[find(nodes, "2.bias")]
+    assert re.search(r"grad: \[-?[0-9.]+, -?[0-9.]+, -?[0-9.]+\]", bias_label), bias_label
+
+
+def test_retained_intermediate_shows_its_gradient_after_backward():
+    x, y, z, _ = mul_add()
+    product = x * y
+    product.retain_grad()
+    f = product + z
+    f.backward()
+    nodes, _, _ = parse(viz.draw_graph(f, show_grad=True))
+    assert "grad: 1.0" in nodes["t2"]["label"]  # df/d(x*y) = 1
+    assert "grad: 3.0" in nodes[find(nodes, "x")]["label"]  # df/dx = y
+
+
+def test_freed_data_is_said_so_and_a_second_backward_still_raises():
+    loss = two_layer_loss()
+    loss.backward()
+    text = viz.draw_graph(loss, show_data=True).source
+    assert "data: freed by backward()" in text  # intermediates only the graph held
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
 
 
 # ----------------------------------------------------------------- big graphs

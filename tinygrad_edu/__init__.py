@@ -9,7 +9,8 @@
 Modules: ``nn`` (layers), ``functional`` (activations and losses), ``optim`` (SGD, Adam),
 ``numerical`` (numerical differentiation and gradient checks), ``datasets`` (MNIST),
 ``data`` (mini-batches), ``metrics``, ``models`` (the notes' TwoLayerNet), ``viz``
-(graph drawings), ``threads`` (how many threads numpy's matrix products use).
+(graph drawings), ``explain`` (``explain_backward``: backprop step by step), ``threads``
+(how many threads numpy's matrix products use).
 """
 
 from tinygrad_edu import (
@@ -24,6 +25,7 @@ from tinygrad_edu import (
     threads,
     viz,
 )
+from tinygrad_edu.explain import explain_backward
 from tinygrad_edu.grad_mode import (
     detect_anomaly,
     enable_grad,
@@ -44,6 +46,7 @@ __all__ = [
     "datasets",
     "detect_anomaly",
     "enable_grad",
+    "explain_backward",
     "functional",
     "get_num_threads",
     "is_grad_enabled",

@@ -8,7 +8,7 @@ reverse topological order. The ops it calls (each a forward and a backward) are 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -22,8 +22,25 @@ if TYPE_CHECKING:
 Gradient = Any
 
 
+class Observer(Protocol):
+    """Watches the walk (``explain_backward`` records it): ``visit`` before each op's
+    backward, ``hand`` for each gradient the op hands to an input: as the op returned it
+    (``raw``), fitted to the input's shape (``fitted``), and what the input had already
+    received from its other consumers (``previous``, None if nothing: the two are added)."""
+
+    def visit(self, fn: Function, grad_out: Gradient) -> None: ...
+
+    def hand(
+        self, fn: Function, index: int, raw: Gradient, fitted: Gradient, previous: Any
+    ) -> None: ...
+
+
 def backward(
-    root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+    root: Tensor,
+    grad: Any = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    observer: Observer | None = None,
 ) -> None:
     """Backpropagate from ``root``: accumulate d(root)/d(leaf) into every leaf's ``.grad``.
 
@@ -39,13 +56,13 @@ def backward(
             "or by an operation without a gradient (a comparison, argmax, step_function, "
             "astype to an integer type)"
         )
-    grad = _initial_grad(root, grad)
+    grad = initial_grad(root, grad)
     if create_graph:
         grad = Tensor(grad)
     if root.creator is None:
         _accumulate({root: grad})
         return
-    order = _topological_order(root.creator)
+    order = graph_ops(root)
     # What each op's output, and each leaf, has received so far: the gradient summed over
     # the tensor's consumers (a tensor used twice gets the sum of both).
     pending: dict[Any, Gradient] = {root.creator: grad}
@@ -61,26 +78,30 @@ def backward(
                 continue
             if fn.keeps_output_grad:  # the output asked to keep its gradient (retain_grad)
                 kept.append((fn.output, grad_out))
+            if observer is not None:
+                observer.visit(fn, grad_out)
             input_grads = _call_backward(fn, grad_out, create_graph)
             for index, x in enumerate(fn.inputs):
                 gx = input_grads[index]
                 if gx is None or not fn.needs_input_grad[index]:
                     continue
-                gx = _fit(gx, x.data, fn, index)
+                fitted = _fit(gx, x.data, fn, index)
                 key = x if x.creator is None else x.creator
                 previous = pending.get(key)
-                pending[key] = gx if previous is None else previous + gx
+                pending[key] = fitted if previous is None else previous + fitted
+                if observer is not None:
+                    observer.hand(fn, index, gx, fitted, previous)
         # Every op has been popped: the leaves are left, and the kept intermediates join.
         pending.update((t, g) for t, g in kept if t is not None)
         _accumulate(pending)
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
-        for fn in order:
+        for fn in reversed(order):  # producers first: each output is still alive
             fn.release()
 
 
-def _initial_grad(root: Tensor, grad: Any) -> np.ndarray:
+def initial_grad(root: Tensor, grad: Any) -> np.ndarray:
     """d(root)/d(root): ones for a one-element root, else a copy of the ``grad`` given
     (a copy, so that nothing the engine does can change the caller's array)."""
     if grad is None:
@@ -222,11 +243,13 @@ def _unbroadcast(grad: Gradient, shape: tuple[int, ...], op_name: str, index: in
     return grad
 
 
-def _topological_order(root_fn: Function) -> list[Function]:
-    """The ops that ``root_fn`` depends on, consumers before producers, found without
-    recursion (an explicit stack), so graphs of any depth work."""
-    order, visited = [], set()
-    stack = [(root_fn, False)]
+def graph_ops(root: Tensor) -> list[Function]:
+    """The ops that computed ``root``, consumers before producers (the order backward
+    visits them), found without recursion (an explicit stack), so graphs of any depth
+    work. Raises if an earlier ``backward()`` freed them."""
+    order: list[Function] = []
+    visited = set()
+    stack = [(root.creator, False)] if root.creator is not None else []
     while stack:
         fn, children_done = stack.pop()
         if children_done:

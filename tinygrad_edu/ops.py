@@ -59,6 +59,8 @@ class Function:
     """
 
     inputs: Any = None  # a tuple of the input Tensors (the graph's edges) while alive
+    sources: Any = None  # after release(): what each input came from (see release)
+    output_info: Any = None  # after release(): the output's (shape, dtype, name)
     input_arrays: Any
     needs_input_grad: tuple[bool, ...] = ()
     recorded_at = 0  # the in-place clock's tick when the op was recorded
@@ -67,6 +69,7 @@ class Function:
     reads_inputs = True
     reads_output = True
     keeps_output_grad = False  # set by Tensor.retain_grad() on the output
+    formula: str | None = None  # the local rule, for explain_backward: "d(a*b)/da = b, ..."
     _output: weakref.ref[Tensor]
     once_differentiable = False  # True: backward works on arrays only (no 2nd derivative)
 
@@ -138,9 +141,45 @@ class Function:
         return err
 
     def release(self) -> None:
-        """Forget everything kept for backward (inputs, masks, ...) so its memory is
-        freed. A released op can no longer backpropagate."""
+        """Free what was kept for backward (the input tensors, masks, ...) but keep the
+        graph's shape, as PyTorch does, so the graph can still be drawn: ``sources`` links
+        to each input's producer (an op, a leaf Tensor, or a ``FreedInput``) and
+        ``output_info`` is the output's (shape, dtype, name). A released op can no longer
+        backpropagate (``inputs`` is None again).
+
+        ``backward`` releases producers before their consumers, so the output, held by
+        its consumers' ``inputs``, is still alive here."""
+        ref, sources = self._output, tuple(map(_source, self.inputs, self.input_arrays))
+        out = ref()
         vars(self).clear()
+        self._output, self.sources = ref, sources
+        if out is not None:
+            self.output_info = out.shape, out.dtype, out.name
+
+
+class FreedInput:
+    """What a released op remembers of an input that was not part of the graph (a batch
+    of data, a mask): its shape, dtype and name, not its values. ``tensor`` tells
+    whether it was a Tensor or a raw array."""
+
+    __slots__ = ("dtype", "name", "shape", "tensor")
+    creator, requires_grad = None, False  # like the constant it was
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, name: str | None, tensor: bool):
+        self.shape, self.dtype, self.name, self.tensor = shape, dtype, name, tensor
+
+
+def _source(x: Any, array: Any) -> Any:
+    """The link a released op keeps to one input: the op that computed it, or the leaf
+    itself when it requires grad (a parameter); of a constant, its shape and dtype only
+    (a number, or an array of at most 4 numbers, stays as it is)."""
+    if isinstance(x, Tensor):
+        if x.creator is not None:
+            return x.creator
+        return x if x.requires_grad else FreedInput(x.shape, x.dtype, x.name, True)
+    if isinstance(array, np.ndarray) and array.size > 4:
+        return FreedInput(array.shape, array.dtype, None, False)
+    return array  # as forward got it: a list became an array
 
 
 def _constant(x: Any) -> Any:
@@ -156,6 +195,7 @@ def _constant(x: Any) -> Any:
 
 
 class Add(Function):
+    formula = "d(a+b)/da = 1, d(a+b)/db = 1"
     reads_inputs = reads_output = False
 
     def forward(self, a, b):
@@ -166,6 +206,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    formula = "d(a-b)/da = 1, d(a-b)/db = -1"
     reads_inputs = reads_output = False
 
     def forward(self, a, b):
@@ -176,6 +217,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    formula = "d(a*b)/da = b, d(a*b)/db = a"
     reads_output = False
 
     def forward(self, a, b):
@@ -188,6 +230,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    formula = "d(a/b)/da = 1/b, d(a/b)/db = -a/b^2"
     reads_output = False
 
     def forward(self, a, b):
@@ -201,6 +244,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    formula = "d(a^b)/da = b a^(b-1), d(a^b)/db = a^b log(a)"
+
     def forward(self, a, b):
         return a**b
 
@@ -223,6 +268,7 @@ def _is_zero(exponent):
 
 
 class Neg(Function):
+    formula = "d(-a)/da = -1"
     reads_inputs = reads_output = False
 
     def forward(self, x):
@@ -233,6 +279,7 @@ class Neg(Function):
 
 
 class MatMul(Function):
+    formula = "d(A@B)/dA = grad @ B^T, d(A@B)/dB = A^T @ grad"
     reads_output = False
 
     def forward(self, a, b):
@@ -284,6 +331,7 @@ def _swap_last_axes(x):
 
 
 class Exp(Function):
+    formula = "d(e^a)/da = e^a"
     reads_inputs = False
 
     def forward(self, x):
@@ -294,6 +342,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    formula = "d(log a)/da = 1/a"
     reads_output = False
 
     def forward(self, x):
@@ -305,6 +354,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    formula = "d(sqrt a)/da = 1 / (2 sqrt a)"
     reads_inputs = False
 
     def forward(self, x):
@@ -315,6 +365,7 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    formula = "d|a|/da = sign(a)"
     reads_output = False
 
     def forward(self, x):
@@ -325,6 +376,7 @@ class Abs(Function):
 
 
 class ReLU(Function):
+    formula = "d relu(a)/da = 1 where a > 0, else 0"
     reads_output = False
 
     def forward(self, x):
@@ -342,6 +394,7 @@ def stable_sigmoid(x):
 
 
 class Sigmoid(Function):
+    formula = "d sigmoid(a)/da = y (1 - y), y = sigmoid(a)"
     reads_inputs = False
 
     def forward(self, x):
@@ -353,6 +406,7 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    formula = "d tanh(a)/da = 1 - y^2, y = tanh(a)"
     reads_inputs = False
 
     def forward(self, x):
@@ -364,6 +418,7 @@ class Tanh(Function):
 
 
 class Clip(Function):
+    formula = "d clip(a)/da = 1 inside the bounds, else 0"
     reads_output = False
 
     def __init__(self, lo, hi):
@@ -383,6 +438,7 @@ class Clip(Function):
 
 
 class AsType(Function):
+    formula = "the gradient passes through, cast back"
     reads_inputs = reads_output = False
 
     def __init__(self, dtype):
@@ -425,6 +481,7 @@ class Reduction(Function):
 
 
 class Sum(Reduction):
+    formula = "d sum(a)/da_i = 1: the gradient is copied to every summed element"
     reads_inputs = reads_output = False
 
     def forward(self, x):
@@ -436,6 +493,8 @@ class Sum(Reduction):
 
 
 class Mean(Sum):
+    formula = "d mean(a)/da_i = 1/n: the gradient is shared among the n averaged elements"
+
     def forward(self, x):
         total = self.reduce(x, np.sum)
         self.count = x.size // total.size if total.size else 1  # elements per mean
@@ -447,6 +506,7 @@ class Mean(Sum):
 
 
 class Max(Reduction):
+    formula = "d max(a)/da_i = 1 for the maximum (shared among ties), else 0"
     numpy_reduction: Callable[..., np.ndarray] = staticmethod(np.max)
 
     def forward(self, x):
@@ -468,6 +528,7 @@ class Max(Reduction):
 
 
 class Min(Max):
+    formula = "d min(a)/da_i = 1 for the minimum (shared among ties), else 0"
     numpy_reduction = staticmethod(np.min)
 
 
@@ -494,6 +555,7 @@ def normalize_axis(op, axis, shape):
 
 
 class Softmax(Function):
+    formula = "dy/da = y * (grad - sum(grad * y)), y = softmax(a)"
     reads_inputs = False
 
     def __init__(self, axis=-1):
@@ -512,6 +574,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    formula = "dy/da = grad - softmax(a) * sum(grad)"
     name = "log_softmax"
     reads_inputs = False
 
@@ -533,6 +596,7 @@ class LogSoftmax(Function):
 
 
 class Reshape(Function):
+    formula = "the gradient is reshaped back"
     reads_inputs = reads_output = False
 
     def __init__(self, shape):
@@ -552,6 +616,7 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    formula = "the gradient is transposed back"
     reads_inputs = reads_output = False
 
     def __init__(self, axes=None):
@@ -574,6 +639,7 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
+    formula = "the gradient is summed over the copies"
     reads_inputs = reads_output = False
 
     def __init__(self, shape):
@@ -587,6 +653,7 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
+    formula = "the gradient goes back to the selected elements, zeros elsewhere"
     reads_inputs = reads_output = False
 
     def __init__(self, index):
@@ -603,6 +670,8 @@ class ScatterAdd(Function):
     """Adds ``x`` into zeros of ``shape`` at ``index``: the backward of indexing. Repeated
     indices accumulate (``np.add.at``), as each selection used the element once more."""
 
+    formula = "each element gets the gradient of the place it was added to"
+
     reads_inputs = reads_output = False
 
     def __init__(self, index, shape):
@@ -618,6 +687,7 @@ class ScatterAdd(Function):
 
 
 class Concatenate(Function):
+    formula = "the gradient is split back into the pieces"
     reads_inputs = reads_output = False
 
     def __init__(self, axis=0):
@@ -646,6 +716,7 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    formula = "the gradient is split back into the pieces"
     reads_inputs = reads_output = False
 
     def __init__(self, axis=0):

@@ -6,9 +6,13 @@ the data: input tensor -> op -> output tensor. In Jupyter the result shows inlin
 elsewhere write it to a file with ``render`` (needs Graphviz's ``dot`` program) or
 ``save_dot`` (plain text, no program needed)::
 
-    loss.backward(retain_graph=True)          # keep the graph, so it can be drawn
-    graph = draw_graph(loss, show_data=True, show_grad=True)
+    loss.backward()
+    graph = draw_graph(loss, show_grad=True)  # every parameter with its gradient
     render(graph, "loss.svg")
+
+``backward()`` frees the arrays the graph kept, but not its shape (as in PyTorch), so the
+whole graph can be drawn before or after it; only ``show_data`` has less to show after
+(intermediate results that nothing else holds say ``data: freed by backward()``).
 
 How nodes look:
 
@@ -18,8 +22,7 @@ How nodes look:
 * intermediate results: grey rounded boxes; the tensor you drew from has a double border;
 * constants (tensors without ``requires_grad``, such as a batch of images): dashed boxes;
   raw numbers and arrays passed to an op (the ``2`` of ``x * 2``): small dashed nodes;
-* notes (yellow): the part of the graph that ``backward()`` already freed, or the nodes
-  left out because the graph has more than ``max_nodes``.
+* notes (yellow): the nodes left out because the graph has more than ``max_nodes``.
 """
 
 from __future__ import annotations
@@ -35,11 +38,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from tinygrad_edu._io import atomic_write
+from tinygrad_edu.numerical import GraphCheck
+from tinygrad_edu.ops import FreedInput, Function
 from tinygrad_edu.tensor import Tensor
 
 # A node of the drawing: (key, kind, object). The key is its DOT id ("t0", "f1", ...); the
 # kind is "tensor" (a Tensor), "op" (a Function) or "const" (a raw number or array input).
 Node = tuple[str, str, Any]
+
+FAILED_COLOR = "#ff6b6b"  # ops that gradcheck_graph found wrong
 
 # Graphviz attributes for each kind of node.
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#ffd59e", "color": "#b86e00"}
@@ -77,12 +84,6 @@ MISSING_DOT_MESSAGE = (
     "tinygrad_edu.viz.save_dot(graph, 'graph.dot') writes it to a file."
 )
 
-FREED_NOTE = (
-    "The graph beyond this op was freed by backward().",
-    "To see it all, call backward(retain_graph=True),",
-    "or draw the graph before calling backward().",
-)
-
 
 def draw_graph(
     root: Tensor,
@@ -91,6 +92,8 @@ def draw_graph(
     show_grad: bool = False,
     rankdir: Literal["TB", "LR", "BT", "RL"] = "TB",
     max_nodes: int = 200,
+    highlight: Mapping[Any, str] | GraphCheck | None = None,
+    notes: Mapping[Any, str] | None = None,
 ) -> graphviz.Digraph:
     """Draw the computational graph that produced ``root``.
 
@@ -103,19 +106,24 @@ def draw_graph(
         show_data: add a short summary of each tensor's values: the values themselves for
             at most 4 elements, else the mean and standard deviation (min and max for
             integers).
-        show_grad: add a summary of ``.grad`` where there is one (leaves, after
-            ``backward()``); leaves that require grad but have none show ``grad: None``.
+        show_grad: add a summary of ``.grad`` where there is one (leaves after
+            ``backward()``, and intermediates that called ``retain_grad()``): its values
+            when it has at most 4 elements, else its norm, min and max; leaves that
+            require grad but have none show ``grad: None``.
         rankdir: the layout direction: "TB" (top to bottom), "LR", "BT" or "RL".
         max_nodes: draw at most this many nodes, the ones closest to ``root``; the rest
             become a single note "... N more nodes not shown".
+        highlight: colours for some nodes: {op (a Function) or Tensor: fill colour}, or
+            the report of ``numerical.gradcheck_graph``, whose failing ops turn red.
+        notes: an extra line of text for some nodes: {op or Tensor: text}
+            (``explain_backward(...).frames()`` writes the gradients there).
 
     Returns:
         a ``graphviz.Digraph``. It displays inline in Jupyter; ``render(graph, path)``
         writes SVG/PNG/PDF, ``graph.source`` is its DOT text.
 
-    The graph must still exist: a plain ``backward()`` frees it (to save memory). Call
-    ``backward(retain_graph=True)``, or draw before ``backward()``; otherwise the drawing
-    stops at the freed op with a note saying so.
+    Before and after ``backward()`` the drawing is the same, except that ``show_data``
+    cannot show intermediate results that only the graph held.
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph: root must be a Tensor, got {type(root).__name__}")
@@ -124,8 +132,12 @@ def draw_graph(
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be a positive integer, got {max_nodes!r}")
     names = {id(t): name for name, t in dict(params or {}).items()}
+    if isinstance(highlight, GraphCheck):
+        highlight = {row.node: FAILED_COLOR for row in highlight.rows if not row.passed}
+    colors = {id(obj): color for obj, color in (highlight or {}).items()}
+    extra = {id(obj): text for obj, text in (notes or {}).items()}
 
-    nodes, edges, hidden, freed = _walk(root, max_nodes)
+    nodes, edges, hidden = _walk(root, max_nodes)
 
     graph = graphviz.Digraph(
         name="tinygrad_edu",
@@ -136,15 +148,18 @@ def draw_graph(
     # module prefix -> [(key, label, style)] for its parameters
     clusters: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
     for key, kind, obj in nodes:
+        note = [extra[id(obj)]] if id(obj) in extra else []
+        color = {"fillcolor": colors[id(obj)]} if id(obj) in colors else {}
         if kind == "op":
-            graph.node(key, _label([obj.name]), **OP_STYLE)
+            graph.node(key, _label([obj.name, *note]), **{**OP_STYLE, **color})
         elif kind == "const":
             graph.node(key, _label(_constant_lines(obj, show_data)), **RAW_CONSTANT_STYLE)
         else:
             name = names.get(id(obj), obj.name)
-            lines = _tensor_lines(obj, name, show_data, show_grad)
-            style = _tensor_style(obj, is_root=obj is root)
-            prefix = _module_prefix(name) if style is PARAMETER_STYLE else None
+            lines = _tensor_lines(obj, name, show_data, show_grad) + note
+            style = {**_tensor_style(obj, is_root=obj is root), **color}
+            is_parameter = obj.creator is None and obj.requires_grad
+            prefix = _module_prefix(name) if is_parameter else None
             if prefix is None:
                 graph.node(key, _label(lines), **style)
             else:
@@ -169,11 +184,6 @@ def draw_graph(
         graph.node("more", _label([text]), **NOTE_STYLE)
         for dst in cut_off:
             graph.edge("more", dst, style="dashed")
-    if freed:
-        graph.node("freed", _label(FREED_NOTE), **NOTE_STYLE)
-        for key in freed:
-            if key in drawn:
-                graph.edge("freed", key, style="dashed", color="#8b1a1a")
     return graph
 
 
@@ -222,26 +232,24 @@ def save_dot(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
 KEY_LETTERS = {"tensor": "t", "op": "f", "const": "c"}
 
 
-def _walk(root: Tensor, max_nodes: int) -> tuple[list[Node], list[tuple[str, str]], int, list[str]]:
+def _walk(root: Tensor, max_nodes: int) -> tuple[list[Node], list[tuple[str, str]], int]:
     """Visit the graph breadth-first from ``root``, each tensor and op once.
 
     No recursion (a queue), so graphs of any depth work. Nodes are (key, kind, object):
     kind is "tensor", "op" or "const" (a raw number or array among an op's inputs) and
     key a DOT node id numbered in the order of discovery: "t0" (the root), "f1", "t2",
-    "c3"... so the same graph always gives the same DOT text.
+    "c3"... so the same graph always gives the same DOT text, before or after backward.
 
     Returns:
         nodes: the first ``max_nodes`` nodes in breadth-first order (closest to root);
         edges: (source key, destination key) for every edge into a drawn node, in the
             direction of the data flow (input -> op -> output);
-        hidden: how many more nodes there are;
-        freed: keys of the ops whose inputs backward() released.
+        hidden: how many more nodes there are.
     """
     keys = {id(root): "t0"}  # tensor or op (by identity) -> its key
     queue: deque[Node] = deque([("t0", "tensor", root)])
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
-    freed: list[str] = []
     hidden = 0
     count = 1  # nodes discovered so far
     while queue:
@@ -251,29 +259,55 @@ def _walk(root: Tensor, max_nodes: int) -> tuple[list[Node], list[tuple[str, str
             nodes.append((key, kind, obj))
         else:
             hidden += 1  # still walked, to count what is left out
-        if kind == "op" and obj.inputs is None:
-            freed.append(key)
-        for source_kind, source in _sources(kind, obj):
-            source_key = keys.get(id(source)) if source_kind != "const" else None
+        for source_kind, source, identity in _sources(kind, obj):
+            source_key = keys.get(id(identity)) if source_kind != "const" else None
             if source_key is None:  # first visit (constants: every use is its own node)
                 source_key = f"{KEY_LETTERS[source_kind]}{count}"
                 count += 1
                 if source_kind != "const":
-                    keys[id(source)] = source_key
+                    keys[id(identity)] = source_key
                 queue.append((source_key, source_kind, source))
             if drawn:
                 edges.append((source_key, key))
-    return nodes, edges, hidden, freed
+    return nodes, edges, hidden
 
 
-def _sources(kind: str, obj: Any) -> list[tuple[str, Any]]:
-    """The (kind, object) pairs whose data flows into this node: a tensor's creator op,
-    an op's inputs (Tensors, or raw constants such as the 2 in ``x * 2``)."""
+def _sources(kind: str, obj: Any) -> list[tuple[str, Any, Any]]:
+    """(kind, object, identity) for each node whose data flows into this one: a tensor's
+    creator op; an op's inputs (Tensors, or raw constants such as the 2 in ``x * 2``).
+    The identity tells nodes apart: the object itself, except for an intermediate result
+    that ``backward()`` freed, drawn from what its op remembers (``output_info``) and
+    known by that."""
     if kind == "tensor":
-        return [] if obj.creator is None else [("op", obj.creator)]
-    if kind == "op" and obj.inputs is not None:
-        return [("tensor" if isinstance(x, Tensor) else "const", x) for x in obj.inputs]
-    return []
+        return [] if obj.creator is None else [("op", obj.creator, obj.creator)]
+    if kind != "op":
+        return []
+    if obj.inputs is not None:  # a live op: its input tensors
+        return [("tensor" if isinstance(x, Tensor) else "const", x, x) for x in obj.inputs]
+    found: list[tuple[str, Any, Any]] = []
+    for source in obj.sources or ():  # a released op: see Function.release
+        if isinstance(source, Function):
+            output = source.output  # still alive if someone holds it
+            if output is None:
+                found.append(("tensor", FreedResult(source), source.output_info))
+            else:
+                found.append(("tensor", output, output))
+        elif isinstance(source, Tensor) or (isinstance(source, FreedInput) and source.tensor):
+            found.append(("tensor", source, source))
+        else:
+            found.append(("const", source, source))
+    return found
+
+
+class FreedResult:
+    """An intermediate result whose array ``backward()`` freed, as its op remembers it:
+    shape, dtype and name (it quacks like a Tensor for the labels)."""
+
+    requires_grad, grad, data = True, None, None
+
+    def __init__(self, creator: Function):
+        self.creator = creator
+        self.shape, self.dtype, self.name = creator.output_info
 
 
 # ------------------------------------------------------------------------ labels
@@ -292,12 +326,13 @@ def _tensor_lines(t: Tensor, name: str | None, show_data: bool, show_grad: bool)
     """The lines of a tensor's label: name, shape and dtype, then optional summaries."""
     lines = [] if name is None else [str(name)]
     lines.append(f"{tuple(t.shape)} {t.dtype}")
+    data = getattr(t, "data", None)
     if show_data:
-        lines.append("data: " + summarize(t.data))
+        lines.append("data: " + ("freed by backward()" if data is None else summarize(data)))
+    grad = getattr(t, "grad", None)
     if show_grad:
-        if t.grad is not None:
-            grad = t.grad.data if isinstance(t.grad, Tensor) else t.grad
-            lines.append("grad: " + summarize(grad))
+        if grad is not None:
+            lines.append("grad: " + summarize_grad(grad.data))
         elif t.creator is None and t.requires_grad:
             lines.append("grad: None")
     return lines
@@ -305,6 +340,8 @@ def _tensor_lines(t: Tensor, name: str | None, show_data: bool, show_grad: bool)
 
 def _constant_lines(value: object, show_data: bool) -> list[str]:
     """The label of a raw constant input (a Python number or an ndarray)."""
+    if isinstance(value, FreedInput):  # an array backward() freed: its shape remains
+        return [f"{value.shape} {value.dtype}"] + (["freed by backward()"] if show_data else [])
     array = (
         np.asarray(value)
         if isinstance(value, (int, float, complex, np.generic, np.ndarray))
@@ -346,6 +383,15 @@ def summarize(array: ArrayLike) -> str:
     if array.dtype.kind in "iub":
         return f"min {array.min()} max {array.max()}"
     return f"{array.size} values of {array.dtype}"
+
+
+def summarize_grad(grad: np.ndarray) -> str:
+    """A short text for a gradient: its values when it has at most 4 elements, else its
+    (Euclidean) norm, min and max, e.g. ``norm 0.812, min -0.31, max 0.27``."""
+    if grad.size <= 4 or grad.dtype.kind not in "fc":
+        return summarize(grad)
+    norm = np.sqrt(np.sum(np.abs(grad) ** 2))
+    return f"norm {norm:.3g}, min {grad.min():.3g}, max {grad.max():.3g}"
 
 
 def _float_text(value: np.floating) -> str:

@@ -14,6 +14,8 @@ class Linear(Function):
     where g = dL/dy and a batch of several leading axes is treated as one long batch.
     """
 
+    formula = "d(xW+b)/dx = grad @ W^T, d/dW = x^T @ grad, d/db = sum of grad over the batch"
+
     reads_output = False
 
     def forward(self, x, weight, bias=None):

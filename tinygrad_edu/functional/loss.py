@@ -17,6 +17,8 @@ class CrossEntropy(Function):
     The target is a constant.
     """
 
+    formula = "d loss/d logits = (softmax(logits) - onehot(target)) / N"
+
     name = "cross_entropy"
     reads_output = False
 
@@ -115,6 +117,8 @@ class BCEWithLogits(Function):
     """Binary cross-entropy on logits x: mean of max(x, 0) - x t + log(1 + exp(-|x|)),
     which equals -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] without overflow."""
 
+    formula = "d loss/d x = (sigmoid(x) - t) / n"
+
     name = "binary_cross_entropy_with_logits"
     reads_output = False
 
@@ -141,6 +145,8 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike) -> 
 class BinaryCrossEntropy(Function):
     """Mean of -[t log p + (1 - t) log(1 - p)], with each log clamped at -100 (as PyTorch
     does) so p = 0 or 1 gives a large finite loss instead of inf."""
+
+    formula = "d loss/d p = (p - t) / (p (1 - p) n)"
 
     name = "binary_cross_entropy"
     reads_output = False
