@@ -39,7 +39,9 @@ def mul_add_graph():
     y = Tensor(3.0, requires_grad=True)
     z = Tensor(4.0, requires_grad=True)
     x.name, y.name, z.name = "x", "y", "z"
-    f = x * y + z
+    xy = x * y  # held here, so its value outlives backward() and is drawn
+    xy.retain_grad()  # and it keeps its gradient, df/d(xy) = 1
+    f = xy + z
     f.name = "f"
     f.backward()
     return viz.draw_graph(f, show_data=True, show_grad=True)
@@ -51,7 +53,8 @@ def sigmoid_neuron_graph():
     b = Tensor(0.1, requires_grad=True)
     x = Tensor([1.0, 2.0, 3.0])  # the input: a constant, no gradient needed
     w.name, b.name, x.name = "w", "b", "x"
-    y = (w @ x + b).sigmoid()
+    a = w @ x + b  # held here, so its value outlives backward() and is drawn
+    y = a.sigmoid()
     y.name = "y"
     y.backward()
     return viz.draw_graph(y, show_data=True, show_grad=True)

@@ -77,6 +77,38 @@ def torch():
     return torch
 
 
+@pytest.fixture(scope="session")
+def onnx():
+    """The onnx module, for the tests of the ONNX export.
+
+    Skips when onnx is not installed, except in CI (CI=true), where it fails.
+    """
+    try:
+        import onnx
+    except ImportError:
+        skip_or_fail_in_ci(
+            "onnx is not installed: pip install '.[onnx]'",
+            "CI must check the ONNX export (.ci/run installs the onnx extra)",
+        )
+    return onnx
+
+
+@pytest.fixture(scope="session")
+def onnxruntime():
+    """The onnxruntime module, the judge of the ONNX export.
+
+    Skips when onnxruntime is not installed, except in CI (CI=true), where it fails.
+    """
+    try:
+        import onnxruntime
+    except ImportError:
+        skip_or_fail_in_ci(
+            "onnxruntime is not installed: pip install '.[onnx]'",
+            "CI must run the exported ONNX models (.ci/run installs the onnx extra)",
+        )
+    return onnxruntime
+
+
 @pytest.fixture
 def rng():
     """A numpy random Generator seeded with 0, fresh for each test."""

@@ -32,13 +32,16 @@ LAYERS = {  # bottom to top, as drawn in docs/architecture.md; a new module must
     "utilities": ["_io", "_plot", "threads"],
     "nn / functional / optim": [
         *("functional", "functional.activation", "functional.linear", "functional.loss"),
-        *("nn", "nn.module", "nn.layers"),
-        *("optim", "optim.optimizer"),
+        *("functional.conv", "nn.conv"),
+        *("functional.normalization", "nn.normalization"),
+        *("nn", "nn.module", "nn.layers", "nn.init", "nn.utils"),
+        *("optim", "optim.optimizer", "optim.lr_scheduler"),
     ],
     "data / datasets / metrics / numerical / models": [
-        *("data", "datasets", "metrics", "numerical", "models"),
+        *("data", "datasets", "metrics", "numerical", "models", "export"),
+        "monitor",
     ],
-    "viz": ["viz"],
+    "viz": ["viz", "explain"],
     "the package's front (__init__)": [""],
     "apps + examples": ["apps", "apps.cli", "apps.common", "__main__", "examples"],
 }

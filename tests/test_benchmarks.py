@@ -15,7 +15,10 @@ import pytest
 from helpers import run_python
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SCRIPTS = ["bench_inference.py", "bench_training.py", "bench_gradients.py", "bench_overhead.py"]
+SCRIPTS = [
+    *("bench_inference.py", "bench_training.py", "bench_gradients.py", "bench_overhead.py"),
+    "bench_conv.py",
+]
 ENVIRONMENT_KEYS = {"date", "cpu", "cores", "python", "numpy", "tinygrad_edu", "torch"}
 # One BLAS / PyTorch thread: on a busy machine, competing thread pools make runs much slower
 # (the results checked here do not depend on it).
@@ -158,3 +161,19 @@ def test_overhead(tmp_path):
     except ImportError:
         return
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_conv(tmp_path):
+    report, stdout = run_json(tmp_path, "bench_conv.py")
+    results = report["results"]
+    variants = report["settings"]["variants"]
+    assert variants[:2] == ["tinygrad_edu", "book"]
+    assert ("torch" in variants) == torch_available()
+    assert [r["layer"] for r in results["layers"]] == ["conv1", "pool1", "conv2", "pool2"]
+    for r in results["layers"]:
+        assert set(r["ms"]) == set(variants) and min(r["ms"].values()) > 0
+        # same outputs and gradients: float32 against the book's float64 and PyTorch
+        for variant, difference in r["max_relative_difference_to_tinygrad_edu"].items():
+            assert difference < 1e-4, (r["layer"], variant)
+    assert {row["layer"] for row in results["im2col"]} == {"conv1", "pool1", "conv2", "pool2"}
+    assert len(results["targets"]) == 8 and "Targets" in stdout

@@ -32,7 +32,7 @@ CURRENT_OP_COLOR = "#ff7f50"  # the op whose backward runs in a frame
 class Handoff:
     """What one op hands to one of its inputs in the backward pass."""
 
-    input: str  # who receives it: a name ("apple", "0.weight") or "the output of mul"
+    input: str  # who receives it: a name ("apple", "0.weight") or "mul output"
     raw: np.ndarray  # the gradient as the op's rule computed it
     grad: np.ndarray  # the same, summed back to the input's shape
     summed_axes: tuple[int, ...]  # the axes summed away (the input had been broadcast)
@@ -176,7 +176,7 @@ def _describe(x: Tensor, fn: Function, index: int) -> str:
     if x.name:
         return x.name
     if x.creator is not None:
-        return f"the output of {x.creator.name}"
+        return f"{x.creator.name} output"
     return f"input {index} of {fn.name} {x.shape}"
 
 

@@ -5,6 +5,7 @@ tinygrad-edu infer        accuracy and per-sample vs batched inference time of s
 tinygrad-edu graph        draw the flagship's computational graph
 tinygrad-edu gradcheck    the notes' TwoLayerNet gradient check, as a table
 tinygrad-edu bench        run the benchmarks (from a source checkout)
+tinygrad-edu export       saved weights as an ONNX file or a PyTorch state_dict
 tinygrad-edu examples     list the curriculum's example scripts
 
 Every option is checked before any work starts (a bad one: exit status 2). An error
@@ -19,9 +20,10 @@ import argparse
 import importlib.util
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from tinygrad_edu.apps.common import ArgumentParser, load_data, run_main
 
@@ -29,10 +31,13 @@ PACKAGE = Path(__file__).resolve().parent.parent  # the installed tinygrad_edu/
 
 # The course programs that are commands too: command -> examples/<script>.py
 PROGRAMS = {"train": "mnist_two_layer", "infer": "mnist_inference"}
-COMMANDS = ("train", "infer", "graph", "gradcheck", "bench", "examples")
+TRAIN_MODELS = {"mlp": "mnist_two_layer", "cnn": "mnist_cnn"}  # train --model NAME
+COMMANDS = ("train", "infer", "graph", "gradcheck", "bench", "examples", "export")
 
 GRAPH_FILE = "two_layer_loss"  # graph writes OUT/two_layer_loss.FORMAT
 GRADCHECK_TOLERANCE = 1e-6  # the notes' threshold on mean |backprop - numerical|
+# export --model: the shape of one input (the ONNX file's batch axis comes in front)
+EXPORT_INPUTS = {"mlp": (784,), "cnn": (1, 28, 28)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,8 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     if argv[:1] and argv[0] in PROGRAMS:  # these parse their own options
-        program = load_example(PROGRAMS[argv[0]])
-        program.main(argv[1:], prog=f"tinygrad-edu {argv[0]}")
+        name, options = PROGRAMS[argv[0]], argv[1:]
+        if argv[0] == "train":
+            name, options = _train_script(options)
+        program = load_example(name)
+        program.main(options, prog=f"tinygrad-edu {argv[0]}")
         return 0
     parser = ArgumentParser(
         prog="tinygrad-edu",
@@ -56,8 +64,9 @@ def _run(argv: list[str]) -> int:
 
     commands.add_parser(
         "train",
-        help="train the flagship MNIST net (see train --help)",
-        description="Train the flagship two-layer MNIST network (examples/mnist_two_layer.py).",
+        help="train the flagship MNIST net, or with --model cnn the CNN (see train --help)",
+        description="Train the flagship two-layer MNIST network (examples/mnist_two_layer.py); "
+        "with --model cnn, the chapter-7 CNN (examples/mnist_cnn.py).",
     )
     commands.add_parser(
         "infer",
@@ -117,7 +126,30 @@ def _run(argv: list[str]) -> int:
         "docstring, and where they are.",
     )
 
+    export = commands.add_parser(
+        "export",
+        help="saved weights as an ONNX file or a PyTorch state_dict",
+        description="Rebuild the network saved in --weights (the .npz that 'tinygrad-edu "
+        "train --out DIR' writes) and write it to --out: as an ONNX file (--format onnx, for "
+        "onnxruntime and other runtimes; needs pip install 'tinygrad_edu[onnx]') or as a "
+        "PyTorch state_dict (--format torch, read it with torch.load(PATH, "
+        "weights_only=True); needs pip install 'tinygrad_edu[torch]').",
+    )
+    export.add_argument(
+        "--weights", type=Path, required=True, metavar="W.npz", help=".npz of the trained weights"
+    )
+    export.add_argument("--format", choices=["onnx", "torch"], default="onnx", help="file format")
+    export.add_argument("--out", type=Path, required=True, metavar="PATH", help="file to write")
+    export.add_argument(
+        "--model",
+        choices=list(EXPORT_INPUTS),
+        default="mlp",
+        help="the network's kind: the flagship MLP or the chapter-7 CNN",
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "export" and args.out.expanduser().is_dir():
+        export.error(f"--out {args.out}: is a folder; pass the path of the file to write")
     if args.command == "graph":
         graph.check_out_folder(args)
     elif args.command == "gradcheck":
@@ -129,7 +161,28 @@ def _run(argv: list[str]) -> int:
         "gradcheck": run_gradcheck,
         "bench": run_bench,
         "examples": run_examples,
+        "export": run_export,
     }[args.command](args)
+
+
+def _train_script(options: list[str]) -> tuple[str, list[str]]:
+    """``train``'s example script and the options left for it: ``--model cnn`` (or
+    ``--model=cnn``) picks examples/mnist_cnn.py, ``--model mlp`` (the default) the
+    flagship; anything else is refused in one line (exit status 2)."""
+    kind, rest = "mlp", []
+    items = iter(options)
+    for option in items:
+        if option == "--model":
+            kind = next(items, "")
+        elif option.startswith("--model="):
+            kind = option.partition("=")[2]
+        else:
+            rest.append(option)
+    if kind not in TRAIN_MODELS:
+        ArgumentParser(prog="tinygrad-edu train").error(
+            f"--model must be {' or '.join(TRAIN_MODELS)}, not {kind!r}"
+        )
+    return TRAIN_MODELS[kind], rest
 
 
 def run_gradcheck(args: argparse.Namespace) -> int:
@@ -160,6 +213,59 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """The network in ``args.weights`` as an ONNX file or a PyTorch state_dict."""
+    import numpy as np
+
+    from tinygrad_edu import export
+    from tinygrad_edu._io import atomic_write
+    from tinygrad_edu.models import load_network
+
+    try:
+        model = load_network(args.weights, network_builder(args.model))
+    except OSError as err:  # missing, unreadable, a folder...
+        raise OSError(
+            f"cannot read --weights {args.weights} ({err.strerror or err}); pass the .npz of "
+            f"a trained network, e.g. the mnist_two_layer.npz that 'tinygrad-edu train --out "
+            f"DIR' writes into DIR"
+        ) from None
+    except ValueError as err:  # the arrays of another network
+        others = ", ".join(f"--model {kind}" for kind in EXPORT_INPUTS if kind != args.model)
+        raise ValueError(f"{err} (--model {args.model}; are these weights for {others}?)") from None
+    path = args.out.expanduser().resolve()
+    try:
+        if args.format == "onnx":
+            example = np.zeros((1, *EXPORT_INPUTS[args.model]), np.float32)
+            proto = export.to_onnx(model, example, path)
+            shapes = [
+                tuple(d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim)
+                for value in (proto.graph.input[0], proto.graph.output[0])
+            ]
+            print(f"wrote {path}: ONNX, 'input' {shapes[0]} -> 'output' {shapes[1]}")
+            return 0
+        torch_model = export.to_torch(model)
+    except ImportError as err:  # an extra is missing: the message says which to install
+        raise SystemExit(f"tinygrad-edu export: error: {err}") from None
+    import torch
+
+    with atomic_write(path) as f:
+        torch.save(torch_model.state_dict(), f)
+    print(f"wrote {path}: the PyTorch state_dict of\n{torch_model}")
+    print("load it into that model: model.load_state_dict(torch.load(path, weights_only=True))")
+    return 0
+
+
+def network_builder(kind: str) -> Callable[[dict[str, Any]], Any]:
+    """The function that rebuilds a saved network of ``kind`` from its arrays: for "mlp",
+    ``build_network`` of examples/mnist_inference.py (it also rebuilds the notes' nets,
+    which the exporter then refuses by name: their forward is their own); for "cnn",
+    ``build_model`` of examples/mnist_cnn.py (its architecture is fixed)."""
+    if kind == "cnn":
+        cnn = load_example("mnist_cnn")
+        return lambda weights: cnn.build_model()
+    return load_example("mnist_inference").build_network
 
 
 def examples_folder() -> Path:

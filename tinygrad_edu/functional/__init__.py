@@ -1,4 +1,5 @@
-"""Activations, dropout and losses as functions (``import tinygrad_edu.functional as F``).
+"""Activations, dropout, losses, convolution, pooling and batch normalisation as functions
+(``import tinygrad_edu.functional as F``).
 
 Inputs may be Tensors or anything ``np.asarray`` takes; results are Tensors. The losses
 average over the batch (the first axis), like PyTorch's defaults, except the study notes'
@@ -14,6 +15,14 @@ from tinygrad_edu.functional.activation import (
     step_function,
     tanh,
 )
+from tinygrad_edu.functional.conv import (
+    AvgPool2d,
+    Conv2d,
+    MaxPool2d,
+    avg_pool2d,
+    conv2d,
+    max_pool2d,
+)
 from tinygrad_edu.functional.linear import Linear, linear
 from tinygrad_edu.functional.loss import (
     BCEWithLogits,
@@ -26,19 +35,28 @@ from tinygrad_edu.functional.loss import (
     mse_loss,
     sum_squared_error,
 )
+from tinygrad_edu.functional.normalization import BatchNorm, batch_norm
 
 __all__ = [
+    "AvgPool2d",
     "BCEWithLogits",
+    "BatchNorm",
     "BinaryCrossEntropy",
+    "Conv2d",
     "CrossEntropy",
     "Linear",
+    "MaxPool2d",
+    "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv2d",
     "cross_entropy",
     "cross_entropy_error",
     "dropout",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "relu",
     "sigmoid",

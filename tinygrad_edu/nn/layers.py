@@ -6,10 +6,13 @@ the transpose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import DTypeLike
 
 from tinygrad_edu import functional as F
+from tinygrad_edu.nn import init as nn_init
 from tinygrad_edu.nn.module import Module
 from tinygrad_edu.tensor import Tensor, TensorLike, as_tensor
 
@@ -18,9 +21,11 @@ class Linear(Module):
     """y = x @ weight + bias, for x of shape (..., in_features).
 
     weight: (in_features, out_features), drawn from N(0, scale^2) with He scaling
-    (scale = sqrt(2 / in_features), for ReLU networks) or Xavier scaling
+    (scale = sqrt(2 / in_features), for ReLU networks) or the book's Xavier scaling
     (sqrt(1 / in_features), for sigmoid and tanh); bias: (out_features,), zeros.
-    Uses numpy's global random generator: seed it with ``np.random.seed``.
+    Uses numpy's global random generator: seed it with ``np.random.seed``. ``init`` may
+    also be a function that fills the weight in place, e.g. ``nn.init.xavier_uniform_`` or
+    ``lambda w: nn.init.normal_(w, std=0.01)``.
     """
 
     def __init__(
@@ -29,15 +34,20 @@ class Linear(Module):
         out_features: int,
         bias: bool = True,
         dtype: DTypeLike = np.float32,
-        init: str = "he",
+        init: str | Callable[[Tensor], object] = "he",
     ):
         gains = {"he": 2.0, "xavier": 1.0}
-        if init not in gains:
-            raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
+        if not (callable(init) or init in gains):
+            raise ValueError(
+                f"Linear: init must be a function that fills the weight in place (e.g. "
+                f"nn.init.xavier_uniform_) or 'he' or 'xavier', got {init!r}"
+            )
         self.in_features, self.out_features = in_features, out_features
-        scale = np.sqrt(gains[init] / in_features)
-        w = np.random.standard_normal((in_features, out_features)) * scale
-        self.weight = Tensor(w.astype(dtype), requires_grad=True)
+        self.weight = Tensor(np.empty((in_features, out_features), dtype), requires_grad=True)
+        if callable(init):
+            init(self.weight)
+        else:
+            nn_init.normal_(self.weight, 0.0, float(np.sqrt(gains[init] / in_features)))
         self.bias = Tensor(np.zeros(out_features, dtype), requires_grad=True) if bias else None
 
     def forward(self, x: TensorLike) -> Tensor:

@@ -1,0 +1,347 @@
+"""Convolution and pooling (chapter 7), each one op built on the book's im2col trick.
+
+Images are NCHW arrays, (batch N, channels C, height H, width W), as in the book and in
+PyTorch; a convolution's weight is (out_channels, in_channels, kh, kw). Kernel size, stride
+and padding are an int (the same for height and width) or a pair (for height, width).
+
+The trick (the book's section 7.4.3): ``im2col`` copies every kernel-sized window of the
+(zero-padded) input into a column, so that a convolution becomes one matrix product and
+a pooling one reduction over the window's axis. Its adjoint, ``col2im``, adds the columns'
+entries back to the pixels they were copied from, which is what each backward needs. The
+output size along each axis is (the book's equation 7.1)
+
+    OH = (H + 2 * padding - kh) // stride + 1,   OW likewise.
+
+``col2im`` loops over the kernel's positions (kh * kw numpy additions of whole strided
+slices), as the book does; ``im2col`` gets the same windows from numpy's
+``sliding_window_view``, measured faster than the book's loop (its docstring shows both;
+``benchmarks/bench_conv.py`` times them). Unlike the book, the columns stay in the layout
+(N, C, kh, kw, OH, OW): the convolution is then one batched product W (out_channels,
+C * kh * kw) @ columns (C * kh * kw, OH * OW) per image, whose result is already NCHW, so
+no transposes are copied on the way in or out (measured faster than the book's layout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tinygrad_edu.ops import Function
+from tinygrad_edu.tensor import Tensor, TensorLike, as_tensor
+
+IntPair = int | tuple[int, int]  # what the public functions take
+Pair = tuple[int, int]  # (height, width), as the ops keep them
+
+
+def as_pair(op: str, name: str, value: IntPair, low: int) -> Pair:
+    """``value`` (an int or a pair of ints) as a pair (height, width), each >= ``low``;
+    else a ValueError naming ``op`` and the argument."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    ok = isinstance(pair, (tuple, list)) and len(pair) == 2
+    if not ok or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    h, w = int(pair[0]), int(pair[1])
+    if h < low or w < low:
+        what = "positive" if low == 1 else "non-negative"
+        raise ValueError(
+            f"{op}: {name} must be {what}, got {value!r}; pass an int or a pair of ints >= {low}"
+        )
+    return h, w
+
+
+def output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+    """(OH, OW) = ((H + 2P - kh) // S + 1, ...): the book's equation 7.1, rounded down
+    (a last partial window is dropped, PyTorch's ``ceil_mode=False``)."""
+    return (
+        (size[0] + 2 * padding[0] - kernel[0]) // stride[0] + 1,
+        (size[1] + 2 * padding[1] - kernel[1]) // stride[1] + 1,
+    )
+
+
+def im2col(
+    x: np.ndarray,
+    kernel: Pair,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    fill: float = 0.0,
+) -> np.ndarray:
+    """Every (kh, kw) window of the padded images, as columns.
+
+    x: (N, C, H, W) -> col: (N, C, kh, kw, OH, OW), where
+
+        col[n, c, i, j, oh, ow] = x_padded[n, c, oh * stride_h + i, ow * stride_w + j],
+
+    ``x_padded`` being ``x`` with ``padding`` rows and columns of ``fill`` on each side
+    (0 for a convolution and average pooling, -inf for max pooling). The book builds this
+    array with a loop over the kernel's positions: for each (i, j), the pixels it touches
+    in all the windows form one strided slice of the input, so
+
+        for i in range(kh):
+            for j in range(kw):
+                col[:, :, i, j] = x_padded[:, :, i : i + sh * OH : sh, j : j + sw * OW : sw]
+
+    Here numpy's ``sliding_window_view`` does the same work: it shows every window as a
+    view, ``windows[n, c, oh, ow, i, j]`` (no copy); keeping every stride-th window and
+    moving the kernel's axes before the positions, one copy gives the same array, up to
+    twice as fast as the loop here (benchmarks/bench_conv.py).
+    """
+    (sh, sw), (ph, pw) = stride, padding
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    windows = sliding_window_view(x, kernel, axis=(2, 3))  # every position, a view
+    windows = windows[:, :, ::sh, ::sw]  # every stride-th: (N, C, OH, OW, kh, kw)
+    return windows.transpose(0, 1, 4, 5, 2, 3).copy()  # (N, C, kh, kw, OH, OW), one copy
+
+
+def col2im(
+    col: np.ndarray,
+    input_shape: tuple[int, ...],
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+) -> np.ndarray:
+    """The adjoint of ``im2col``: col (N, C, kh, kw, OH, OW) -> (N, C, H, W).
+
+    Each entry of ``col`` is added to the pixel ``im2col`` copied it from, so a pixel
+    that lies in several windows (stride < kernel) receives the sum; pixels of the
+    padding are dropped. This turns d(loss)/d(col) into d(loss)/d(x): backward of a copy
+    is a sum over the copies.
+    """
+    n, c, kh, kw, oh, ow = col.shape
+    (sh, sw), (ph, pw) = stride, padding
+    h, w = input_shape[2:]
+    x = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            x[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += col[:, :, i, j]
+    return x[:, :, ph : ph + h, pw : pw + w]
+
+
+def _check_input(op: str, x: np.ndarray, kernel: Pair, padding: Pair) -> None:
+    """A 4-D input whose padded height and width hold at least one kernel window."""
+    if x.ndim != 4:
+        raise ValueError(
+            f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}; for a single "
+            f"image add the batch axis with x.reshape(1, *x.shape)"
+        )
+    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(
+            f"{op}: kernel size {kernel} is larger than the padded input {padded} (input "
+            f"{x.shape}, padding {padding}); use a smaller kernel, more padding or larger images"
+        )
+
+
+def pool_arguments(
+    op: str, kernel_size: IntPair, stride: IntPair | None, padding: IntPair
+) -> tuple[Pair, Pair, Pair]:
+    """A pool's (kernel, stride, padding) as pairs, checked (ValueError naming ``op``).
+
+    ``stride`` None means ``kernel_size``. PyTorch's rule: padding is at most half the
+    kernel, so that every window holds at least one real pixel.
+    """
+    kernel = as_pair(op, "kernel_size", kernel_size, 1)
+    steps = as_pair(op, "stride", kernel_size if stride is None else stride, 1)
+    pads = as_pair(op, "padding", padding, 0)
+    if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
+        raise ValueError(
+            f"{op}: padding {pads} is more than half the kernel size {kernel}; use "
+            f"padding <= kernel_size // 2"
+        )
+    return kernel, steps, pads
+
+
+# ------------------------------------------------------------------------- convolution
+
+
+class Conv2d(Function):
+    """The 2-D convolution (cross-correlation, as in every deep-learning library) as one op.
+
+    x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> y: (N, F, OH, OW) with
+
+        y[n, f, oh, ow] = bias[f] + sum over c, i, j of
+                          weight[f, c, i, j] * x_padded[n, c, oh * sh + i, ow * sw + j].
+
+    Forward: col = im2col(x) holds, per image, a (C * kh * kw, OH * OW) matrix, and
+    y = W @ col with W = weight.reshape(F, C * kh * kw): one (batched) matrix product.
+    Backward is the affine layer's (chapter 5.6), per image, with g = dL/dy as (F, OH * OW):
+    dL/dW = sum over the batch of g @ col^T, dL/dcol = W^T @ g, then dL/dx = col2im(dL/dcol),
+    and dL/dbias = g summed over the batch and the positions.
+    """
+
+    reads_output = False
+    once_differentiable = True  # col2im adds in place
+
+    def __init__(self, stride: IntPair = 1, padding: IntPair = 0):
+        self.stride = as_pair("conv2d", "stride", stride, 1)
+        self.padding = as_pair("conv2d", "padding", padding, 0)
+
+    def forward(self, x, weight, bias=None):
+        _check_conv_shapes(x, weight, bias, self.padding)
+        n, c = x.shape[:2]
+        f, _, kh, kw = weight.shape
+        self.col = im2col(x, (kh, kw), self.stride, self.padding)  # (N, C, kh, kw, OH, OW)
+        oh, ow = self.col.shape[-2:]
+        y = np.matmul(weight.reshape(f, c * kh * kw), self.col.reshape(n, c * kh * kw, oh * ow))
+        if bias is not None:
+            y += bias[:, None]  # y is a fresh array: add in place
+        return y.reshape(n, f, oh, ow)
+
+    def backward(self, grad):
+        x, weight = self.saved_inputs()[:2]
+        need_x, need_w = self.needs_input_grad[:2]
+        n, f, oh, ow = grad.shape
+        g = grad.reshape(n, f, oh * ow)
+        col = self.col.reshape(n, -1, oh * ow)  # (N, C * kh * kw, OH * OW)
+        grad_w = None
+        if need_w:  # sum over the batch of g @ col^T
+            grad_w = np.matmul(g, col.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+        grad_x = None
+        if need_x:
+            grad_col = np.matmul(weight.reshape(f, -1).T, g)  # (N, C * kh * kw, OH * OW)
+            grad_x = col2im(grad_col.reshape(self.col.shape), x.shape, self.stride, self.padding)
+        if len(self.inputs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, g.sum(axis=(0, 2))
+
+
+def _check_conv_shapes(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: Pair
+) -> None:
+    if weight.ndim != 4:
+        raise ValueError(
+            f"conv2d: expected a 4-D weight (out_channels, in_channels, kh, kw), got shape "
+            f"{weight.shape}"
+        )
+    _check_input("conv2d", x, weight.shape[2:], padding)
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv2d: the input of shape {x.shape} has {x.shape[1]} channels but the weight "
+            f"of shape {weight.shape} expects {weight.shape[1]} (weight is (out_channels, "
+            f"in_channels, kh, kw)); make in_channels equal to the input's axis 1"
+        )
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(
+            f"conv2d: a bias of shape {bias.shape} does not fit a weight of shape "
+            f"{weight.shape}; it must have shape ({weight.shape[0]},), one per output channel"
+        )
+
+
+def conv2d(
+    x: TensorLike,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+) -> Tensor:
+    """The 2-D convolution of a batch of images, as ``torch.nn.functional.conv2d``.
+
+    x: (N, C, H, W), weight: (out_channels, C, kh, kw), bias: (out_channels,) or None
+    -> (N, out_channels, OH, OW), OH = (H + 2 * padding - kh) // stride + 1 (OW likewise).
+    ``stride`` and ``padding`` (zeros) are an int or a pair (height, width). PyTorch's
+    ``dilation``, ``groups`` and string paddings ('same', 'valid') are not supported.
+    """
+    op = Conv2d(stride, padding)
+    x = as_tensor(x)
+    return op(x, weight) if bias is None else op(x, weight, bias)
+
+
+# ----------------------------------------------------------------------------- pooling
+
+
+class MaxPool2d(Function):
+    """The maximum of each (kh, kw) window, channel by channel, as one op.
+
+    x: (N, C, H, W) -> (N, C, OH, OW). Padding is -inf (PyTorch's), so it never wins.
+    Backward (the book's section 7.5, like ReLU's): the gradient of each output goes to
+    the input pixel that was its window's maximum; the others get 0. When several pixels
+    of a window tie for the maximum, the **first** in row-major order (smallest row, then
+    smallest column) gets it all, as in PyTorch. A window holding NaN outputs NaN, and
+    none of its pixels gets a gradient.
+    """
+
+    reads_inputs = False  # backward uses the windows kept here, and the output
+    once_differentiable = True
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0):
+        self.kernel, self.stride, self.padding = pool_arguments(
+            "max_pool2d", kernel_size, stride, padding
+        )
+
+    def forward(self, x):
+        _check_input("max_pool2d", x, self.kernel, self.padding)
+        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        col = im2col(x, self.kernel, self.stride, self.padding, fill)
+        n, c, kh, kw, oh, ow = col.shape
+        self.input_shape = x.shape
+        self.windows = col.reshape(n, c, kh * kw, oh, ow)  # axis 2: a window, row-major
+        return self.windows.max(axis=2)
+
+    def backward(self, grad):
+        y = self.saved_output()
+        # The first maximum of each window: a pixel equal to the maximum that no earlier
+        # pixel of its window equalled. (A loop over the kh * kw positions: several times
+        # faster than argmax along axis 2 here.)
+        is_max = self.windows == y[:, :, None]
+        first = np.empty_like(is_max)
+        seen = np.zeros(y.shape, dtype=bool)
+        for k in range(is_max.shape[2]):
+            np.logical_and(is_max[:, :, k], ~seen, out=first[:, :, k])
+            seen |= is_max[:, :, k]
+        grad_col = first * grad[:, :, None]  # (N, C, kh * kw, OH, OW)
+        n, c, _, oh, ow = grad_col.shape
+        grad_col = grad_col.reshape(n, c, *self.kernel, oh, ow)
+        return col2im(grad_col, self.input_shape, self.stride, self.padding)
+
+
+class AvgPool2d(Function):
+    """The mean of each (kh, kw) window, channel by channel, as one op.
+
+    x: (N, C, H, W) -> (N, C, OH, OW). Padding is 0 and counts in the mean (PyTorch's
+    default ``count_include_pad=True``): each output is its window's sum / (kh * kw).
+    Backward: each output's gradient, divided by kh * kw, goes to every pixel of its
+    window (col2im adds up the shares of pixels in several windows).
+    """
+
+    reads_inputs = reads_output = False
+    once_differentiable = True
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0):
+        self.kernel, self.stride, self.padding = pool_arguments(
+            "avg_pool2d", kernel_size, stride, padding
+        )
+
+    def forward(self, x):
+        _check_input("avg_pool2d", x, self.kernel, self.padding)
+        col = im2col(x, self.kernel, self.stride, self.padding)
+        self.col_shape, self.input_shape = col.shape, x.shape
+        return col.sum(axis=(2, 3)) / (self.kernel[0] * self.kernel[1])
+
+    def backward(self, grad):
+        share = grad / (self.kernel[0] * self.kernel[1])  # (N, C, OH, OW)
+        grad_col = np.broadcast_to(share[:, :, None, None], self.col_shape)  # a view, no copy
+        return col2im(grad_col, self.input_shape, self.stride, self.padding)
+
+
+def max_pool2d(
+    x: TensorLike, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> Tensor:
+    """Max pooling, as ``torch.nn.functional.max_pool2d``: (N, C, H, W) -> (N, C, OH, OW).
+
+    ``stride`` defaults to ``kernel_size`` (windows side by side); ``padding`` (-inf) is at
+    most ``kernel_size // 2``. Ties: the first maximum of a window (row-major) gets the
+    gradient. PyTorch's ``dilation``, ``ceil_mode`` and ``return_indices`` are not
+    supported.
+    """
+    return MaxPool2d(kernel_size, stride, padding)(as_tensor(x))
+
+
+def avg_pool2d(
+    x: TensorLike, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> Tensor:
+    """Average pooling, as ``torch.nn.functional.avg_pool2d`` with its defaults
+    (``count_include_pad=True``, ``ceil_mode=False``): (N, C, H, W) -> (N, C, OH, OW).
+
+    ``stride`` defaults to ``kernel_size``; ``padding`` (zeros, counted in the mean) is at
+    most ``kernel_size // 2``.
+    """
+    return AvgPool2d(kernel_size, stride, padding)(as_tensor(x))
