@@ -80,8 +80,10 @@ def write_gif(pngs, path):
     print(f"wrote {path}")
 
 
-def main(argv=None):
-    args = make_parser("explain_backward", __doc__).parse_args(argv)
+def main(argv=None, prog=None):
+    parser = make_parser("explain_backward", __doc__)
+    parser.prog = prog or parser.prog  # "tinygrad-edu explain" when run as the command
+    args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     have_dot = shutil.which("dot") is not None
 

@@ -186,3 +186,11 @@ def test_the_example_tells_the_apple_story_and_finds_the_bug(run_example):
     assert "d(price)/d(apple) = 2.2" in printed and "d(price)/d(tax) = 200.0" in printed
     assert "-> 'badsigmoid' has a wrong backward" in printed
     assert sorted(p.stem for p in out.iterdir()) == ["apple_step_1", "apple_step_2", "gradcheck"]
+
+
+def test_the_command_runs_the_example(tmp_path, capsys):
+    from tinygrad_edu.apps import cli
+
+    assert cli.main(["explain", "--quick", "--out", str(tmp_path)]) == 0
+    assert "d(price)/d(apple_num) = 110.0" in capsys.readouterr().out
+    assert (tmp_path / "gradcheck.png").exists() or (tmp_path / "gradcheck.dot").exists()

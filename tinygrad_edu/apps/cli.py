@@ -4,6 +4,7 @@ tinygrad-edu train        train the flagship MNIST two-layer net
 tinygrad-edu infer        accuracy and per-sample vs batched inference time of saved weights
 tinygrad-edu graph        draw the flagship's computational graph
 tinygrad-edu gradcheck    the notes' TwoLayerNet gradient check, as a table
+tinygrad-edu explain      backprop step by step: the book's apple example, a bug found
 tinygrad-edu bench        run the benchmarks (from a source checkout)
 tinygrad-edu export       saved weights as an ONNX file or a PyTorch state_dict
 tinygrad-edu examples     list the curriculum's example scripts
@@ -30,9 +31,9 @@ from tinygrad_edu.apps.common import ArgumentParser, load_data, run_main
 PACKAGE = Path(__file__).resolve().parent.parent  # the installed tinygrad_edu/
 
 # The course programs that are commands too: command -> examples/<script>.py
-PROGRAMS = {"train": "mnist_two_layer", "infer": "mnist_inference"}
+PROGRAMS = {"train": "mnist_two_layer", "infer": "mnist_inference", "explain": "explain_backward"}
 TRAIN_MODELS = {"mlp": "mnist_two_layer", "cnn": "mnist_cnn"}  # train --model NAME
-COMMANDS = ("train", "infer", "graph", "gradcheck", "bench", "examples", "export")
+COMMANDS = ("train", "infer", "graph", "gradcheck", "explain", "bench", "examples", "export")
 
 GRAPH_FILE = "two_layer_loss"  # graph writes OUT/two_layer_loss.FORMAT
 GRADCHECK_TOLERANCE = 1e-6  # the notes' threshold on mean |backprop - numerical|
@@ -54,8 +55,8 @@ def _run(argv: list[str]) -> int:
         if argv[0] == "train":
             name, options = _train_script(options)
         program = load_example(name)
-        program.main(options, prog=f"tinygrad-edu {argv[0]}")
-        return 0
+        status = program.main(options, prog=f"tinygrad-edu {argv[0]}")
+        return status if isinstance(status, int) else 0  # some return their results
     parser = ArgumentParser(
         prog="tinygrad-edu",
         description="tinygrad_edu's command line: the course's programs and tools",
@@ -73,6 +74,12 @@ def _run(argv: list[str]) -> int:
         help="accuracy and speed of saved weights (see infer --help)",
         description="Score saved weights on MNIST, per-sample and batched "
         "(examples/mnist_inference.py).",
+    )
+    commands.add_parser(
+        "explain",
+        help="backprop step by step, and a wrong op found (see explain --help)",
+        description="The book's apple example told step by step by explain_backward, and "
+        "a planted bug found by gradcheck_graph (examples/explain_backward.py).",
     )
 
     graph = commands.add_parser(
