@@ -1,21 +1,26 @@
-"""Watch backpropagation: the book's apple example told step by step, then checked op by op.
+"""Watch backpropagation: the book's chapter-5 graphs told step by step, then checked op by op.
 
-1. The apple example of chapter 5 (2 apples at 100 each, tax 1.1: price 220):
-   ``explain_backward`` runs ``price.backward()`` and prints each step, the local rule of
-   each op and what it hands to each input (d price/d apple = 2.2, d apple_num = 110,
-   d tax = 200), then draws one picture per step (the current op in orange).
-2. A small two-layer network, in which one op has a deliberately wrong backward:
-   ``gradcheck_graph`` checks every op on its own and names the wrong one, and
+1. ``explain_backward`` runs ``backward()`` and prints each step: the op, its local rule,
+   what it hands to each input. First the apple example (2 apples at 100 each, tax 1.1:
+   price 220; d price/d apple = 2.2, d apple_num = 110, d tax = 200), then the apples and
+   oranges of the notes' multiply and add nodes (715; 2.2, 110, 3.3, 165, 650), then one
+   sigmoid neuron, then a two-layer network's loss (a long account, summarised). The
+   apple example is drawn step by step (the current op in orange).
+2. A small network in which one op has a deliberately wrong backward: ``gradcheck_graph``
+   checks every op on its own and names the wrong one, and
    ``draw_graph(loss, highlight=report)`` paints it red.
 
-Pictures need Graphviz's ``dot`` program (else the DOT text is written); with matplotlib
-installed (the ``plot`` extra) the steps also become one animated GIF.
+The pictures are SVG files drawn by Graphviz's ``dot`` program (without it, the DOT text);
+with matplotlib installed (the ``plot`` extra, which brings Pillow) the apple example's
+steps also become one animated GIF.
 
     python examples/explain_backward.py            # into out/explain_backward/
 """
 
 import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from _common import make_parser
@@ -56,27 +61,61 @@ def network_with_a_bug(seed):
     return F.cross_entropy(model[1](hidden), np.arange(5) % 3)
 
 
-def save(graph, path_without_suffix, have_dot):
+def apples_and_oranges():
+    """The notes' multiply and add nodes: (2 apples at 100 + 3 oranges at 150) x tax 1.1."""
+    apple = Tensor(100.0, requires_grad=True, name="apple")
+    apple_num = Tensor(2.0, requires_grad=True, name="apple_num")
+    orange = Tensor(150.0, requires_grad=True, name="orange")
+    orange_num = Tensor(3.0, requires_grad=True, name="orange_num")
+    tax = Tensor(1.1, requires_grad=True, name="tax")
+    price = (apple * apple_num + orange * orange_num) * tax
+    price.name = "price"
+    return price
+
+
+def sigmoid_neuron():
+    """y = sigmoid(w . x + b) for three inputs."""
+    w = Tensor([0.5, -0.3, 0.8], requires_grad=True, name="w")
+    b = Tensor(0.1, requires_grad=True, name="b")
+    x = Tensor([1.0, 2.0, 3.0], name="x")
+    y = (w @ x + b).sigmoid()
+    y.name = "y"
+    return y
+
+
+def two_layer_loss(seed):
+    """The loss of a 784 -> 50 -> 10 ReLU network on 4 random images."""
+    np.random.seed(seed)
+    model = nn.Sequential(nn.Linear(784, 50), nn.ReLU(), nn.Linear(50, 10))
+    x = Tensor(np.random.random_sample((4, 784)).astype(np.float32), name="x")
+    loss = F.cross_entropy(model(x), np.random.randint(0, 10, size=4))
+    loss.name = "loss"
+    return loss
+
+
+def save(graph, path_without_suffix, have_dot, picture="svg"):
+    """The drawing as a picture (with Graphviz's dot), else as DOT text."""
     if have_dot:
-        return viz.render(graph, path_without_suffix.with_suffix(".png"))
+        return viz.render(graph, path_without_suffix.with_suffix(f".{picture}"))
     return viz.save_dot(graph, path_without_suffix.with_suffix(".dot"))
 
 
-def write_gif(pngs, path):
-    """The step pictures as one animated GIF, one second per step (needs Pillow, which
-    comes with matplotlib)."""
+def write_gif(frames, path):
+    """The step drawings as one animated GIF, one second per step. Needs Pillow (it comes
+    with matplotlib) and Graphviz's dot."""
     try:
         from PIL import Image
     except ImportError:
         print("(no GIF: Pillow is missing; pip install 'tinygrad_edu[plot]')")
         return
-    frames = [Image.open(p).convert("RGB") for p in pngs]
-    width = max(f.width for f in frames)
-    height = max(f.height for f in frames)
-    canvas = [Image.new("RGB", (width, height), "white") for _ in frames]
-    for blank, frame in zip(canvas, frames):
-        blank.paste(frame, ((width - frame.width) // 2, 0))
-    canvas[0].save(path, save_all=True, append_images=canvas[1:], duration=1000, loop=0)
+    with tempfile.TemporaryDirectory() as folder:
+        pngs = [viz.render(f, Path(folder) / f"{i}.png") for i, f in enumerate(frames)]
+        images = [Image.open(png).convert("RGB") for png in pngs]
+        width, height = max(i.width for i in images), max(i.height for i in images)
+        canvas = [Image.new("RGB", (width, height), "white") for _ in images]
+        for blank, image in zip(canvas, images):
+            blank.paste(image, ((width - image.width) // 2, 0))
+        canvas[0].save(path, save_all=True, append_images=canvas[1:], duration=1000, loop=0)
     print(f"wrote {path}")
 
 
@@ -88,17 +127,20 @@ def main(argv=None, prog=None):
     have_dot = shutil.which("dot") is not None
 
     print("== 1. The apple example, step by step ==\n")
-    price = apple_example()
-    explanation = explain_backward(price)
+    explanation = explain_backward(apple_example())
     print(explanation, "\n")
-    pictures = [
-        save(frame, args.out / f"apple_step_{number}", have_dot)
-        for number, frame in enumerate(explanation.frames(), 1)
-    ]
-    for path in pictures:
-        print(f"wrote {path}")
+    frames = explanation.frames()
+    for number, frame in enumerate(frames, 1):
+        print(f"wrote {save(frame, args.out / f'apple_step_{number}', have_dot)}")
     if have_dot and not args.quick:
-        write_gif(pictures, args.out / "apple_backward.gif")
+        write_gif(frames, args.out / "apple_backward.gif")
+
+    print("\n== The notes' multiply and add nodes: apples and oranges ==\n")
+    print(explain_backward(apples_and_oranges()))
+    print("\n== One sigmoid neuron ==\n")
+    print(explain_backward(sigmoid_neuron()))
+    print("\n== A two-layer network's loss ==\n")
+    print(explain_backward(two_layer_loss(seed=0)))
 
     print("\n== 2. Which op is wrong? Every op checked on its own ==\n")
     loss = network_with_a_bug(seed=0)

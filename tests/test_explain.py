@@ -1,14 +1,18 @@
 """Seeing backprop: ``explain_backward`` (the walk told step by step) and
 ``numerical.gradcheck_graph`` (every op checked on its own)."""
 
+import re
+
 import numpy as np
 import pytest
 from helpers import check_gradients, leaf
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_op_gradients import DTYPE_CASES as OP_SET  # the hypothesis op set: fn, inputs
 
 import tinygrad_edu.functional as F
-from tinygrad_edu import Function, Tensor, explain_backward, nn, viz
+from tinygrad_edu import Function, Tensor, explain_backward, nn, ops, viz
+from tinygrad_edu.explain import MAX_PRINTED_STEPS
 from tinygrad_edu.numerical import gradcheck_graph
 
 
@@ -96,15 +100,69 @@ def test_frames_draw_one_picture_per_step_with_the_current_op_highlighted():
     assert "grad so far = 2.2" in last and "grad so far = 110.0" in last
 
 
-def test_explain_backward_refuses_what_backward_refuses():
-    with pytest.raises(RuntimeError, match="does not require grad"):
-        explain_backward(Tensor(1.0))
+def test_explain_backward_says_what_is_wrong_with_its_input():
+    with pytest.raises(
+        ValueError, match=r"explain_backward: this tensor .* not computed by any op"
+    ):
+        explain_backward(Tensor(1.0, requires_grad=True))
     with pytest.raises(TypeError, match="explain_backward: root must be a Tensor"):
         explain_backward(1.0)
     _, price = apple_example()
     explain_backward(price)
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
+    with pytest.raises(RuntimeError, match="explain_backward: backward\\(\\) already ran"):
         explain_backward(price)  # the graph was freed, as by backward()
+    with pytest.raises(ValueError, match="backward: grad has shape"):
+        explain_backward(apple_example()[1], grad=np.ones(3))
+
+
+def test_a_big_graph_is_summarised_when_printed():
+    x = leaf(0.5)
+    y = x
+    for _ in range(100):
+        y = y * 1.001
+    explanation = explain_backward(y)
+    assert len(explanation.steps) == 100
+    text = str(explanation)
+    assert len(re.findall(r"^step \d+: mul", text, flags=re.M)) == MAX_PRINTED_STEPS
+    assert f"... {100 - MAX_PRINTED_STEPS} more steps not printed (all are in .steps)" in text
+
+
+def test_notes_and_names_are_escaped_in_the_drawing():
+    x = Tensor(2.0, requires_grad=True, name='say "hi" <b>')
+    y = x * 3
+    source = viz.draw_graph(y, notes={y.creator: 'a "quoted" <note>'}).source
+    assert 'say \\"hi\\" <b>' in source and 'a \\"quoted\\" <note>' in source
+    assert "label=<" not in source  # never read as an HTML-like label
+
+
+@pytest.mark.parametrize("name", OP_SET)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_explain_backward_leaves_the_grads_of_backward(name, data):
+    fn, strategy = OP_SET[name]
+    arrays = data.draw(strategy, label="inputs")
+    weights = np.random.default_rng(0).standard_normal(np.shape(fn(*map(Tensor, arrays))))
+    plain, explained = [leaf(a) for a in arrays], [leaf(a) for a in arrays]
+    (fn(*plain) * weights).sum().backward()
+    explain_backward((fn(*explained) * weights).sum())
+    for a, b in zip(plain, explained):
+        assert (a.grad is None) == (b.grad is None)
+        if a.grad is not None:
+            np.testing.assert_array_equal(a.grad.data, b.grad.data)
+
+
+@pytest.mark.parametrize("name", OP_SET)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_gradcheck_graph_passes_every_built_in_op(name, data):
+    fn, strategy = OP_SET[name]
+    arrays = data.draw(strategy, label="inputs")
+    if name == "clip":  # clip(-1, 1) has kinks at -1 and 1: stay off them
+        assume(np.all(np.abs(np.abs(arrays[0]) - 1) > 1e-3))
+    out = fn(*[leaf(a) for a in arrays])
+    assume(out.creator is not None)
+    report = gradcheck_graph(out)
+    assert report.ok, str(report)
 
 
 # ------------------------------------------------------------------ gradcheck_graph
@@ -156,10 +214,56 @@ def test_float32_graphs_are_checked_in_float64():
     assert gradcheck_graph(loss).ok
 
 
-def test_gradcheck_graph_needs_the_graph():
+def wrong_backward(op_class):
+    """``op_class`` with a backward that is 10 % off for every input."""
+
+    class Wrong(op_class):
+        def backward(self, grad):
+            grads = super().backward(grad)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            return tuple(None if g is None else g * 1.1 for g in grads)
+
+    return Wrong
+
+
+# op class -> a graph of several correct ops around one call of the (wrong) op
+INJECTED = {
+    "mul": (ops.Mul, lambda op, a, w, b: (op()(a.tanh(), a[0]) @ w + b).exp().mean()),
+    "exp": (ops.Exp, lambda op, a, w, b: (op()(a * 0.5) @ w).sigmoid().sum()),
+    "matmul": (ops.MatMul, lambda op, a, w, b: (op()(a, w) + b).tanh().mean()),
+    "sigmoid": (ops.Sigmoid, lambda op, a, w, b: ((op()(a @ w) - b) ** 2).sum()),
+    "sum": (ops.Sum, lambda op, a, w, b: op(axis=0)(a @ w * b).tanh().mean()),
+    "linear": (
+        F.Linear,
+        lambda op, a, w, b: F.cross_entropy(op()(a.tanh(), w, b) * 2.0, [0, 1, 2, 0, 1]),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", INJECTED)
+def test_gradcheck_graph_names_an_injected_wrong_backward(name):
+    op_class, build = INJECTED[name]
+    rng = np.random.default_rng(3)
+    a, w, b = (
+        leaf(rng.standard_normal((5, 4))),
+        leaf(rng.standard_normal((4, 3))),
+        leaf(rng.standard_normal(3)),
+    )
+    right, wrong = (
+        gradcheck_graph(build(op_class, a, w, b)),
+        gradcheck_graph(build(wrong_backward(op_class), a, w, b)),
+    )
+    assert right.ok, str(right)
+    assert [r.op for r in wrong.failed] == ["wrong"], str(wrong)
+    assert len(wrong.rows) == len(right.rows) >= 4
+
+
+def test_gradcheck_graph_says_what_is_wrong_with_its_input():
+    with pytest.raises(ValueError, match="gradcheck_graph: this tensor was not computed"):
+        gradcheck_graph(Tensor(1.0, requires_grad=True))
     _, price = apple_example()
     price.backward()
-    with pytest.raises(RuntimeError, match="already freed"):
+    with pytest.raises(RuntimeError, match="gradcheck_graph: backward\\(\\) already freed"):
         gradcheck_graph(price)
 
 
@@ -186,6 +290,7 @@ def test_the_example_tells_the_apple_story_and_finds_the_bug(run_example):
     assert "d(price)/d(apple) = 2.2" in printed and "d(price)/d(tax) = 200.0" in printed
     assert "-> 'badsigmoid' has a wrong backward" in printed
     assert sorted(p.stem for p in out.iterdir()) == ["apple_step_1", "apple_step_2", "gradcheck"]
+    assert "d(price)/d(orange_num) = 165.0" in printed  # the notes' multiply and add nodes
 
 
 def test_the_command_runs_the_example(tmp_path, capsys):
@@ -193,4 +298,4 @@ def test_the_command_runs_the_example(tmp_path, capsys):
 
     assert cli.main(["explain", "--quick", "--out", str(tmp_path)]) == 0
     assert "d(price)/d(apple_num) = 110.0" in capsys.readouterr().out
-    assert (tmp_path / "gradcheck.png").exists() or (tmp_path / "gradcheck.dot").exists()
+    assert (tmp_path / "gradcheck.svg").exists() or (tmp_path / "gradcheck.dot").exists()

@@ -26,13 +26,14 @@ from tinygrad_edu.tensor import Tensor, as_array
 from tinygrad_edu.viz import draw_graph, summarize, summarize_grad
 
 CURRENT_OP_COLOR = "#ff7f50"  # the op whose backward runs in a frame
+MAX_PRINTED_STEPS = 30  # str() of a bigger graph prints the first ones and a note
 
 
 @dataclass
 class Handoff:
     """What one op hands to one of its inputs in the backward pass."""
 
-    input: str  # who receives it: a name ("apple", "0.weight") or "mul output"
+    input: str  # who receives it: a name ("apple", "0.weight") or "mul#2" (step 2's result)
     raw: np.ndarray  # the gradient as the op's rule computed it
     grad: np.ndarray  # the same, summed back to the input's shape
     summed_axes: tuple[int, ...]  # the axes summed away (the input had been broadcast)
@@ -94,13 +95,19 @@ class BackwardExplanation:
             f"backward from {name} = {_show(self.root.data)}, starting with "
             f"d({name})/d({name}) = {_show(self.start)}"
         )
+        if any("#" in step.upstream_label for step in self.steps):
+            head += "\n(a result without a name is called by its op and step: mul#2 is step 2's)"
         # A leaf's last total is its gradient (a leaf used twice gets several handoffs).
         finals = {
             h.input: h.total for s in self.steps for h in s.handoffs if h.input in self.leaves
         }
         tail = ["gradients (what backward adds to each leaf's .grad):"]
         tail += [f"  d({name})/d({leaf}) = {_show(grad)}" for leaf, grad in finals.items()]
-        return "\n\n".join([head, *map(str, self.steps), "\n".join(tail)])
+        steps = [str(step) for step in self.steps[:MAX_PRINTED_STEPS]]
+        if len(self.steps) > MAX_PRINTED_STEPS:
+            hidden = len(self.steps) - MAX_PRINTED_STEPS
+            steps.append(f"... {hidden} more steps not printed (all are in .steps)")
+        return "\n\n".join([head, *steps, "\n".join(tail)])
 
     def __repr__(self) -> str:
         return f"<BackwardExplanation of {len(self.steps)} steps; print() it to read them>"
@@ -126,21 +133,35 @@ class BackwardExplanation:
 class _Recorder:
     """The observer given to ``autograd.backward``: turns its calls into Steps."""
 
-    def __init__(self, root_name: str) -> None:
-        self.root_name = root_name
+    def __init__(self, root: Tensor) -> None:
+        self.root_name = root.name or "root"
+        # The walk's order, to number the steps and name results by the step that made them.
+        self.number = {fn: n for n, fn in enumerate(autograd.graph_ops(root), 1)}
         self.steps: list[Step] = []
         self.leaves: dict[str, Tensor] = {}
 
     def visit(self, fn: Function, grad_out: Any) -> None:
-        out = fn.output
-        out_name = out.name if out is not None and out.name else f"{fn.name} output"
-        label = f"d({self.root_name})/d({out_name})"
-        self.steps.append(Step(len(self.steps) + 1, fn, np.array(as_array(grad_out)), label))
+        label = f"d({self.root_name})/d({self.describe(fn.output, fn)})"
+        self.steps.append(Step(self.number[fn], fn, np.array(as_array(grad_out)), label))
+
+    def describe(self, x: Tensor | None, creator: Function) -> str:
+        """An intermediate result as the account names it: its name, else the op and the
+        step that computed it ("mul#3": the result of step 3, a mul)."""
+        if x is not None and x.name:
+            return x.name
+        return f"{creator.name}#{self.number[creator]}"
 
     def hand(self, fn: Function, index: int, raw: Any, fitted: Any, previous: Any) -> None:
         x = fn.inputs[index]
-        name = _describe(x, fn, index)
-        if x.creator is None:
+        if x.creator is not None:
+            name = self.describe(x, x.creator)
+        else:  # a leaf: give it a name of its own
+            name = x.name or f"input {index} of {fn.name}#{self.number[fn]}"
+            known = [n for n, leaf in self.leaves.items() if leaf is x]
+            if known:
+                name = known[0]
+            elif name in self.leaves:
+                name = f"{name} #{len(self.leaves) + 1}"
             self.leaves[name] = x
         raw, grad = np.array(as_array(raw)), np.array(as_array(fitted))
         added_to = None if previous is None else np.array(as_array(previous))
@@ -165,19 +186,22 @@ def explain_backward(root: Tensor, grad: Any = None) -> BackwardExplanation:
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"explain_backward: root must be a Tensor, got {type(root).__name__}")
-    recorder = _Recorder(root.name or "root")
-    autograd.backward(root, grad, observer=recorder)  # checks root and grad
+    if root.creator is None:
+        raise ValueError(
+            f"explain_backward: this tensor (shape {root.shape}) was not computed by any "
+            f"op, so there is no backward pass to explain; pass the result of a "
+            f"computation on tensors with requires_grad=True (e.g. a loss)"
+        )
+    if root.creator.inputs is None:
+        raise RuntimeError(
+            "explain_backward: backward() already ran through this graph and freed what "
+            "it needs; compute the result again, or call explain_backward instead of the "
+            "first backward()"
+        )
+    recorder = _Recorder(root)
+    autograd.backward(root, grad, observer=recorder)  # checks grad
     start = autograd.initial_grad(root, grad)
     return BackwardExplanation(root, start, recorder.steps, recorder.leaves)
-
-
-def _describe(x: Tensor, fn: Function, index: int) -> str:
-    """A tensor as the account names it: its name, else what computed it."""
-    if x.name:
-        return x.name
-    if x.creator is not None:
-        return f"{x.creator.name} output"
-    return f"input {index} of {fn.name} {x.shape}"
 
 
 def _summed_axes(raw: tuple[int, ...], fitted: tuple[int, ...]) -> tuple[int, ...]:
