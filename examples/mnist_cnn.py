@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import metrics, nn, no_grad, optim

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from tinygrad_edu._io import atomic_write
 

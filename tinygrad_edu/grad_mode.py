@@ -22,6 +22,7 @@ class _Mode(threading.local):
     grad_enabled = True
     detect_anomaly = False
     in_backward = False  # the engine is running ops' backward methods
+    tracing: frozenset[int] | None = None  # trace() is running fn: the ids of its inputs
 
 
 mode = _Mode()

@@ -8,6 +8,7 @@ reverse (see ``autograd.py``); the ops themselves, each a forward and a backward
 
 from __future__ import annotations
 
+import html
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -193,10 +194,12 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        _refuse_if_traced(self, "numpy()")
         return self.data
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
+        _refuse_if_traced(self, "item()")
         return self.data.item()
 
     def detach(self) -> Tensor:
@@ -204,6 +207,7 @@ class Tensor:
         return Tensor(self.data)
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        _refuse_if_traced(self, "np.asarray(t)")
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
@@ -215,9 +219,11 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self) -> float:
+        _refuse_if_traced(self, "float(t)")
         return float(self.data)
 
     def __int__(self) -> int:
+        _refuse_if_traced(self, "int(t)")
         return int(self.data)
 
     def __repr__(self) -> str:
@@ -228,6 +234,28 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"Tensor({body}, {', '.join(extras)})"
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a Tensor: a small table (name, shape, dtype, grad_fn,
+        requires_grad, whether .grad is set) above the values, abbreviated like numpy's
+        (the first and last 3 entries of each axis once there are more than 100 of them)."""
+        rows = [("shape", str(self.shape)), ("dtype", str(self.dtype))]
+        if self.name is not None:
+            rows.insert(0, ("name", self.name))
+        if self.creator is not None:
+            rows.append(("grad_fn", f"<{self.creator.name}>"))
+        rows.append(("requires_grad", str(self.requires_grad)))
+        if self._grad is not None:
+            rows.append(("grad", f"set, shape {self._grad.shape}"))
+        values = np.array2string(self.data, separator=", ", threshold=100, edgeitems=3)
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{key}</th><td>{html.escape(value)}</td></tr>"
+            for key, value in rows
+        )
+        return (
+            f"<div><b>Tensor</b><table>{cells}</table>"
+            f"<pre style='margin-top:4px'>{html.escape(values)}</pre></div>"
+        )
 
     # ------------------------------------------------------------------- backward
     def backward(
@@ -521,6 +549,19 @@ def _describe(value: Any) -> str:
 
 def _requires_grad(x: Any) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
+
+
+def _refuse_if_traced(t: Tensor, what: str) -> None:
+    """While ``trace`` runs a function (``mode.tracing``: its inputs' ids), reading the
+    value of a tensor that depends on the inputs would freeze that value into the plan."""
+    traced = grad_mode.mode.tracing
+    if traced is not None and (t.requires_grad or id(t) in traced):
+        raise RuntimeError(
+            f"trace: {what} reads the values of a tensor of shape {t.shape} computed from the "
+            f"traced inputs (data leaves the graph), so the plan would replay this one "
+            f"example's numbers; keep the computation in Tensor operations, or read the "
+            f"values outside the traced function, from what it returns"
+        )
 
 
 def _inplace_error(symbol: str, target: Tensor, source: Any, ufunc: Any) -> Exception:
