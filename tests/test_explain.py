@@ -258,7 +258,23 @@ def test_gradcheck_graph_names_an_injected_wrong_backward(name):
     assert len(wrong.rows) == len(right.rows) >= 4
 
 
+def test_kinks_are_skipped_not_failed():
+    """ReLU's zeros tie in max-pooling windows: max is not differentiable there, and the
+    two one-sided differences say so; the op is not called wrong."""
+    rng = np.random.default_rng(4)
+    x = leaf(rng.standard_normal((2, 3, 6, 6)))
+    w = leaf(rng.standard_normal((4, 3, 3, 3)))
+    hidden = (F.conv2d(x, w) - 3.0).relu()  # mostly zeros: whole windows of them
+    loss = (F.max_pool2d(hidden, 2) * 1.5).sum()
+    report = gradcheck_graph(loss)
+    assert report.ok, str(report)
+    assert sum(r.kinks for r in report.rows) > 0
+    assert "not differentiable there" in str(report)
+
+
 def test_gradcheck_graph_says_what_is_wrong_with_its_input():
+    with pytest.raises(TypeError, match="gradcheck_graph: root must be a Tensor"):
+        gradcheck_graph(1.0)
     with pytest.raises(ValueError, match="gradcheck_graph: this tensor was not computed"):
         gradcheck_graph(Tensor(1.0, requires_grad=True))
     _, price = apple_example()

@@ -259,6 +259,9 @@ GRAPHS = {
     "two_layer": two_layer_loss,
     "named_batch": lambda: two_layer_loss("x"),
     "chain_with_constants": lambda: chain(5, lambda y: (y * 1.01 + np.arange(3.0)).sum())[1],
+    "constant_used_twice": lambda: (
+        lambda x: x * Tensor(2.0, requires_grad=True) + x * Tensor(3.0, requires_grad=True)
+    )(Tensor(np.ones((2, 3)), name="x")).sum(),
 }
 
 

@@ -97,8 +97,9 @@ def backward(
     finally:
         mode.grad_enabled, mode.in_backward = saved_mode
     if not (retain_graph or create_graph):
+        freed: dict[int, Any] = {}  # each constant remembered once, for all its ops
         for fn in reversed(order):  # producers first: each output is still alive
-            fn.release()
+            fn.release(freed)
 
 
 def initial_grad(root: Tensor, grad: Any) -> np.ndarray:

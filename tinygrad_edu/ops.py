@@ -140,7 +140,7 @@ class Function:
             )
         return err
 
-    def release(self) -> None:
+    def release(self, freed: dict[int, FreedInput] | None = None) -> None:
         """Free what was kept for backward (the input tensors, masks, ...) but keep the
         graph's shape, as PyTorch does, so the graph can still be drawn: ``sources`` links
         to each input's producer (an op, a leaf Tensor, or a ``FreedInput``) and
@@ -148,8 +148,11 @@ class Function:
         backpropagate (``inputs`` is None again).
 
         ``backward`` releases producers before their consumers, so the output, held by
-        its consumers' ``inputs``, is still alive here."""
-        ref, sources = self._output, tuple(map(_source, self.inputs, self.input_arrays))
+        its consumers' ``inputs``, is still alive here; it passes one ``freed`` dict to
+        all the ops of the graph, so that a constant used by two ops stays one node."""
+        freed = {} if freed is None else freed
+        inputs, arrays = self.inputs, self.input_arrays
+        ref, sources = self._output, tuple([_source(x, a, freed) for x, a in zip(inputs, arrays)])
         out = ref()
         vars(self).clear()
         self._output, self.sources = ref, sources
@@ -169,14 +172,19 @@ class FreedInput:
         self.shape, self.dtype, self.name, self.tensor = shape, dtype, name, tensor
 
 
-def _source(x: Any, array: Any) -> Any:
+def _source(x: Any, array: Any, freed: dict[int, FreedInput]) -> Any:
     """The link a released op keeps to one input: the op that computed it, or the leaf
     itself when it requires grad (a parameter); of a constant, its shape and dtype only
-    (a number, or an array of at most 4 numbers, stays as it is)."""
+    (a number, or an array of at most 4 numbers, stays as it is), one ``FreedInput`` per
+    constant in ``freed`` (by identity)."""
     if isinstance(x, Tensor):
         if x.creator is not None:
             return x.creator
-        return x if x.requires_grad else FreedInput(x.shape, x.dtype, x.name, True)
+        if x.requires_grad:
+            return x
+        if id(x) not in freed:
+            freed[id(x)] = FreedInput(x.shape, x.dtype, x.name, True)
+        return freed[id(x)]
     if isinstance(array, np.ndarray) and array.size > 4:
         return FreedInput(array.shape, array.dtype, None, False)
     return array  # as forward got it: a list became an array
