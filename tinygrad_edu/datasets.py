@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from tinygrad_edu._io import atomic_write
 
@@ -545,7 +544,14 @@ def _fetch(url: str, destination: Path, sha256: str) -> None:
 
 
 def _copy_with_progress(response: IO[bytes], file: IO[bytes], total: int | None, label: str) -> int:
-    """Copy the response body into ``file`` chunk by chunk; return the number of bytes."""
+    """Copy the response body into ``file`` chunk by chunk; return the number of bytes.
+
+    The progress bar is tqdm.auto's: a widget in Jupyter, text in a terminal. It is imported
+    here, when a download happens, so that ``import tinygrad_edu`` in a Jupyter kernel
+    without ipywidgets prints no tqdm warning.
+    """
+    from tqdm.auto import tqdm
+
     received = 0
     with tqdm(total=total, unit="B", unit_scale=True, desc=label) as bar:
         while chunk := response.read(1 << 16):
