@@ -9,6 +9,7 @@ The whole training loop is in ``train`` below. ``tinygrad-edu train`` runs this 
 
     python examples/mnist_two_layer.py                 # full MNIST, default settings
     python examples/mnist_two_layer.py --epochs 1 --out out/
+    python examples/mnist_two_layer.py --optimizer adam --scheduler cosine   # chapter 6
     python examples/mnist_two_layer.py --quick         # a smoke run, about a second
 """
 
@@ -31,6 +32,19 @@ from tinygrad_edu.apps.common import (
 )
 from tinygrad_edu.data import DataLoader
 
+# --optimizer NAME -> its learning rate when --lr is not given (the book's Momentum and
+# SGD: the flagship's 0.1; the others: PyTorch's defaults, RMSprop's a tenth of it)
+DEFAULT_LR = {
+    "sgd": 0.1,
+    "momentum": 0.1,
+    "adagrad": 0.01,
+    "rmsprop": 0.001,
+    "adam": 0.001,
+    "adamw": 0.001,
+}
+DEFAULT_MOMENTUM = 0.9
+SCHEDULERS = ("step", "none", "cosine", "exponential")
+
 
 def parse_args(argv=None, prog=None):
     """The options, each checked here, before any data is loaded or any training starts:
@@ -41,8 +55,32 @@ def parse_args(argv=None, prog=None):
     )
     p.add_argument("--epochs", type=int, default=12, help="passes over the training set")
     p.add_argument("--hidden", type=int, default=256, help="hidden layer size")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate (/10 for the last third)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (0: plain SGD)")
+    p.add_argument(
+        "--optimizer",
+        choices=list(DEFAULT_LR),
+        default="momentum",
+        help="momentum: SGD with --momentum (the book's Momentum); sgd: plain SGD (the "
+        "book's SGD); adagrad, rmsprop, adam, adamw: optim.Adagrad, RMSprop, Adam, AdamW",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default: 0.1 for sgd and momentum, 0.01 for adagrad, 0.001 "
+        "for the others)",
+    )
+    p.add_argument(
+        "--momentum",
+        type=float,
+        help=f"momentum of --optimizer momentum (default: {DEFAULT_MOMENTUM}; 0: plain SGD)",
+    )
+    p.add_argument(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default="step",
+        help="learning rate schedule: step: lr / 10 for the last third of the epochs; "
+        "cosine: down to 0 along a half cosine; exponential: times 0.1 ** (1 / epochs) "
+        "after each epoch; none: constant",
+    )
     p.add_argument("--batch-size", type=int, default=100, help="mini-batch size")
     p.add_argument("--seed", type=int, default=0, help="random seed (weights and shuffling)")
     p.add_argument(
@@ -60,7 +98,13 @@ def parse_args(argv=None, prog=None):
     p.check_int(args, "epochs", 1)
     p.check_int(args, "hidden", 1, HIDDEN_MAX, " (a bigger layer only exhausts memory)")
     p.check_int(args, "batch_size", 1)
+    if args.lr is None:
+        args.lr = DEFAULT_LR[args.optimizer]
     p.check_positive(args, "lr")
+    if args.momentum is None:
+        args.momentum = DEFAULT_MOMENTUM if args.optimizer == "momentum" else 0.0
+    elif args.optimizer != "momentum":
+        p.error(f"--momentum is for --optimizer momentum, not {args.optimizer}")
     p.check_fraction(args, "momentum")
     p.check_seed(args)
     p.check_data_dir(args)
@@ -76,6 +120,27 @@ def predict_labels(model, x, chunk=10_000):
         )
 
 
+def make_optimizer(args, params):
+    """The optimizer that ``--optimizer`` names, with ``--lr`` (and ``--momentum``)."""
+    if args.optimizer in ("sgd", "momentum"):  # sgd: args.momentum is 0
+        return optim.SGD(params, lr=args.lr, momentum=args.momentum)
+    kinds = {"adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "adam": optim.Adam}
+    return {**kinds, "adamw": optim.AdamW}[args.optimizer](params, lr=args.lr)
+
+
+def make_scheduler(args, optimizer):
+    """The learning rate schedule that ``--scheduler`` names (None for "none"); it is
+    stepped once after each epoch."""
+    schedule = optim.lr_scheduler
+    if args.scheduler == "step":  # one step: the last third runs at lr / 10
+        return schedule.StepLR(optimizer, step_size=math.ceil(2 * args.epochs / 3), gamma=0.1)
+    if args.scheduler == "cosine":
+        return schedule.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    if args.scheduler == "exponential":
+        return schedule.ExponentialLR(optimizer, gamma=0.1 ** (1 / args.epochs))
+    return None
+
+
 def train(args):
     """Train the flagship as ``args`` say; returns the model and the per-epoch history."""
     (x_train, t_train), (x_test, t_test) = load_data(args.data_dir)  # (N, 784) float32
@@ -83,15 +148,13 @@ def train(args):
         x_train, t_train = x_train[:10_000], t_train[:10_000]
     np.random.seed(args.seed)
     model = nn.Sequential(nn.Linear(784, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10))
-    optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    optimizer = make_optimizer(args, model.parameters())
+    scheduler = make_scheduler(args, optimizer)
     loader = DataLoader(x_train, t_train, batch_size=args.batch_size, seed=args.seed)
-    decay_after = math.ceil(2 * args.epochs / 3)  # the last third runs at lr / 10
 
     history = {"loss": [], "train_acc": [], "test_acc": []}
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        if epoch == decay_after + 1:
-            optimizer.lr = args.lr / 10
         losses = []
         for x_batch, t_batch in tqdm(
             loader, desc=f"epoch {epoch}", leave=False, ncols=78, disable=None
@@ -101,6 +164,8 @@ def train(args):
             loss.backward()  # backward: d(loss)/d(every parameter)
             optimizer.step()  # W <- W - lr * (momentum-smoothed) gradient
             losses.append(loss.item())
+        if scheduler is not None:
+            scheduler.step()  # once per epoch: the learning rate of the next epoch
         history["loss"].append(float(np.mean(losses)))
         history["train_acc"].append(metrics.accuracy(t_train, predict_labels(model, x_train)))
         history["test_acc"].append(metrics.accuracy(t_test, predict_labels(model, x_test)))
