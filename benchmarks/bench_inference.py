@@ -6,6 +6,9 @@ run over all test images at batch sizes 1, 10, 100, 1000, 10000 by
 
 * tinygrad_edu: ``models.ThreeLayerNet`` (one fused ``linear`` op per layer) under
   ``no_grad()``;
+* traced: the same model through ``tinygrad_edu.trace.trace`` (graph mode: the ops recorded
+  once, replayed as a fixed plan of numpy calls into preallocated buffers; one plan per
+  batch size, traced by the untimed first pass; results copied out, the default);
 * numpy: the same arithmetic on raw arrays (the same stable sigmoid and max-shifted
   softmax as tinygrad_edu);
 * PyTorch (CPU, under ``torch.inference_mode()``), when it is installed;
@@ -47,6 +50,7 @@ from common import (
 
 from tinygrad_edu import no_grad
 from tinygrad_edu.models import ThreeLayerNet
+from tinygrad_edu.trace import trace
 
 SHAPES = {
     "W1": (784, 50),
@@ -111,6 +115,18 @@ class TensorNet:
 
     def labels(self, y):
         return y.data.argmax(axis=1)
+
+
+class TracedNet(TensorNet):
+    name = "traced"
+
+    def __init__(self, w):
+        super().__init__(w)
+        # traced on one image; a new batch size traces again (kept: one plan per size)
+        self.predict = trace(self.model, np.zeros((1, 784), np.float32))
+
+    def context(self):
+        return contextlib.nullcontext()  # a replay records nothing: no no_grad() needed
 
 
 class TorchNet:
@@ -228,6 +244,9 @@ def targets_from(results):
         check("per-sample (batch 1): tinygrad_edu / numpy", "tinygrad_edu", "numpy", 1, 2.0),
         check("per-sample (batch 1): tinygrad_edu / torch", "tinygrad_edu", "torch", 1, 1.0),
         check("batch 100: tinygrad_edu / numpy", "tinygrad_edu", "numpy", 100, 1.05),
+        check("per-sample (batch 1): traced / numpy", "traced", "numpy", 1, 1.0),
+        check("per-sample (batch 1): traced / torch", "traced", "torch", 1, 1.0),
+        check("batch 100: traced / numpy", "traced", "numpy", 100, 1.0),
     ]
 
 
@@ -294,12 +313,13 @@ def main(argv=None):
             f"weights:  {weights_source}",
             f"batches:  {batch_sizes}; per variant {args.repeats} timed samples, round-robin "
             f"(a sample: passes over all images lasting >= {args.min_time} s)",
-            "variants: tinygrad_edu under no_grad(); numpy (same arithmetic); "
+            "variants: tinygrad_edu under no_grad(); numpy (same arithmetic); traced "
+            "(trace(model)); "
             + ("torch under inference_mode()" if torch else f"torch {torch_note}"),
         ],
     )
 
-    nets = [TensorNet(weights), NumpyNet(weights)]
+    nets = [TensorNet(weights), NumpyNet(weights), TracedNet(weights)]
     if torch is not None:
         nets.append(TorchNet(weights, torch))
     results = benchmark(nets, x, t, batch_sizes, args.repeats, args.min_time)

@@ -5,6 +5,9 @@ the same initial weights on the same MNIST mini-batches, by
 
 * tinygrad_edu: ``nn.Sequential(nn.Linear, nn.ReLU, nn.Linear)``, ``F.cross_entropy``,
   ``optim.SGD``: ``zero_grad()``, ``backward()``, ``step()``;
+* traced: the same model, loss and optimizer through ``tinygrad_edu.trace.trace_step``
+  (graph mode: the step recorded once, replayed as a fixed plan: forward, backward and
+  update into preallocated buffers);
 * numpy: the book's chapter-5 layers (Affine, Relu, SoftmaxWithLoss) written by hand,
   efficiently (no needless copies, in-place updates, no gradient for the input images);
 * book: the book's chapter-5 code as printed (``common/layers.py``, ``softmax`` and
@@ -43,6 +46,7 @@ from common import (
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import nn, optim
+from tinygrad_edu.trace import trace_step
 
 LR = 0.1
 
@@ -227,6 +231,18 @@ class TensorNet:
         return loss.item()
 
 
+class TracedNet(TensorNet):
+    name = "traced"
+
+    def __init__(self, W1, b1, W2, b2, x, t):
+        super().__init__(W1, b1, W2, b2)
+        # tracing runs the forward pass once on (x, t) and changes no weight
+        self.traced = trace_step(self.model, F.cross_entropy, self.optimizer, x, t)
+
+    def step(self, x, t):
+        return self.traced(x, t).item()
+
+
 class TorchNet:
     name = "torch"
 
@@ -300,6 +316,7 @@ class Trainer:
 def run_config(dtype, hidden, batches, args, torch):
     weights = initial_weights(hidden, dtype, args.seed)
     nets = [TensorNet(*weights), NumpyNet(*weights), BookNet(*weights)]
+    nets.append(TracedNet(*weights, *batches[0]))
     if torch is not None:
         nets.append(TorchNet(*weights, torch))
     trainers = {net.name: Trainer(net, batches) for net in nets}
@@ -332,13 +349,14 @@ def print_results(configs, variants):
         row += [fmt(ms.get(v)) for v in variants]
         row += [fmt_ratio(c["ratio_to_numpy"].get(v)) for v in variants if v != "numpy"]
         row.append(fmt_ratio(ratio(ms["tinygrad_edu"], ms.get("torch"))))
+        row.append(fmt_ratio(ratio(ms["traced"], ms.get("torch"))))
         differences = c["max_loss_difference_to_numpy"]
         row.append(fmt(max(d for v, d in differences.items() if v != "book"), 2))
         rows.append(row)
     headers = ["dtype", "hidden"]
     headers += [f"{v} ms" for v in variants]
     headers += [f"{v} / numpy" for v in variants if v != "numpy"]
-    headers += ["tinygrad_edu / torch", "max loss diff"]
+    headers += ["tinygrad_edu / torch", "traced / torch", "max loss diff"]
     print_table(headers, rows, title="One SGD step, batch of 100 (median ms per step)")
 
 
@@ -363,6 +381,18 @@ def targets_from(configs):
             seconds.get("tinygrad_edu"),
             seconds.get("torch"),
             1.0,
+        ),
+        target(
+            "training step (float32, 100 hidden): traced / numpy",
+            seconds.get("traced"),
+            seconds.get("numpy"),
+            1.0,
+        ),
+        target(
+            "training step (float32, 100 hidden): traced / torch",
+            seconds.get("traced"),
+            seconds.get("torch"),
+            0.7,
         ),
     ]
 
@@ -413,7 +443,7 @@ def main(argv=None):
         x_train, t_train, data_source = None, None, "random data (--random-data)"
     else:
         (x_train, t_train), _, data_source = load_mnist_data(args.data_dir, args.download)
-    variants = ["tinygrad_edu", "numpy", "book"] + (["torch"] if torch else [])
+    variants = ["tinygrad_edu", "numpy", "book", "traced"] + (["torch"] if torch else [])
     banner(
         "Training benchmark: one SGD step (lr 0.1) of the 784-hidden-10 ReLU net",
         env,

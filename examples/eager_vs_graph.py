@@ -31,13 +31,27 @@ actually did for this input. Consequences, each shown below:
 3. the recorded graph can still be walked, counted and drawn like TF1's;
 4. it can be differentiated after the fact: ``backward()`` at the end walks it in reverse.
 
+Eager mode pays for that freedom on every op: Python dispatch, checks, a new Tensor and a
+new array, the graph's bookkeeping. Graph mode pays once. ``tinygrad_edu.trace.trace``
+runs a function once, records its ops, and returns a *plan*: numpy calls writing into
+buffers allocated once, some fused. Replaying it is TF1's ``sess.run``, with TF1's catch:
+Python ran only once, so an ``if`` on the data was decided for good. Section 5 shows both
+and times the book's 3-layer network one image at a time: eager, traced, the same
+arithmetic in plain numpy, and PyTorch if it is installed.
+
     python examples/eager_vs_graph.py           # graph pictures in out/eager_vs_graph/
 """
 
+import time
+
+import numpy as np
 from _common import make_parser
 
 from tinygrad_edu import Tensor, no_grad
+from tinygrad_edu.models import ThreeLayerNet
 from tinygrad_edu.numerical import numerical_diff
+from tinygrad_edu.ops import stable_sigmoid
+from tinygrad_edu.trace import trace
 
 try:  # the graph drawings are optional: without them we print the graph as text
     from tinygrad_edu import viz
@@ -46,7 +60,7 @@ except ImportError:
 
 
 def parse_args(argv=None):
-    p = make_parser("eager_vs_graph", __doc__, quick_help="accepted for uniformity; already quick")
+    p = make_parser("eager_vs_graph", __doc__, quick_help="a shorter timing in section 5")
     p.add_argument(
         "--inputs",
         type=float,
@@ -134,6 +148,107 @@ def draw(root, folder, stem):
     return written
 
 
+def g(x):
+    """f's branch written with a comparison of Tensors, which a trace accepts (and freezes)."""
+    if x.sum() > 0:  # noqa: SIM108
+        y = x * x
+    else:
+        y = -x
+    return y
+
+
+def numpy_net(w):
+    """The book's 3-layer network in plain numpy (the same stable sigmoid and softmax)."""
+
+    def predict(x):
+        a = stable_sigmoid(x @ w["W1"] + w["b1"])
+        a = stable_sigmoid(a @ w["W2"] + w["b2"])
+        z = a @ w["W3"] + w["b3"]
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    return predict
+
+
+def torch_net(w):
+    """The same network in PyTorch (CPU, inference mode), or None without PyTorch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    tw = {k: torch.from_numpy(v) for k, v in w.items()}
+
+    def predict(x):
+        with torch.inference_mode():
+            a = torch.sigmoid(torch.from_numpy(x) @ tw["W1"] + tw["b1"])
+            a = torch.sigmoid(a @ tw["W2"] + tw["b2"])
+            return torch.softmax(a @ tw["W3"] + tw["b3"], dim=-1).numpy()
+
+    return predict
+
+
+def time_per_call(variants, images, rounds):
+    """Microseconds per image of each variant, one image per call: the variants take
+    turns (A, B, C, A, B, C, ...) so that a busy spell of the machine hits them alike;
+    the median over the rounds, and each one's median ratio to the first (paired)."""
+    samples = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, predict in variants.items():
+            start = time.perf_counter()
+            for i in range(len(images)):
+                predict(images[i : i + 1])
+            samples[name].append((time.perf_counter() - start) / len(images) * 1e6)
+    first = np.array(next(iter(samples.values())))
+    return {
+        name: (float(np.median(s)), float(np.median(np.array(s) / first)))
+        for name, s in samples.items()
+    }
+
+
+def graph_mode(quick):
+    """Section 5: trace f and g, then time eager against traced against numpy (and torch)."""
+    print("\n5. Graph mode: record once, replay a fixed plan (TensorFlow 1's sess.run)")
+    try:
+        trace(f, np.array(3.5))
+    except RuntimeError as err:
+        print(f"    trace(f) refuses: {str(err)[:96]}...")
+    traced_g = trace(g, np.array(3.5))  # the example is positive: the plan is x * x
+    frozen = traced_g(np.array(-2.5)).item()
+    print(
+        f"    g traced at 3.5, called at -2.5: {frozen:g} (eager g(-2.5) = "
+        f"{g(Tensor(-2.5)).item():g}): the if was decided once, at trace time"
+    )
+
+    rng = np.random.default_rng(0)
+    shapes = {"W1": (784, 50), "W2": (50, 100), "W3": (100, 10)}
+    w = {k: (0.3 * rng.standard_normal(s)).astype(np.float32) for k, s in shapes.items()}
+    w.update({f"b{i}": np.zeros(shapes[f"W{i}"][1], np.float32) for i in (1, 2, 3)})
+    net = ThreeLayerNet(784, 50, 100, 10).load_state_dict(w)
+    images = rng.random((200 if quick else 2000, 784), dtype=np.float32)
+
+    def eager(x):
+        with no_grad():
+            return net(x)
+
+    variants = {"eager": eager, "traced": trace(net, images[:1]), "numpy": numpy_net(w)}
+    torch_predict = torch_net(w)
+    if torch_predict is not None:
+        variants["torch"] = torch_predict
+    print("    the traced plan of the book's 3-layer network, one image per call:")
+    for line in str(variants["traced"]).splitlines()[1:]:
+        print(f"    {line}")
+    expected = eager(images[:5]).data
+    outputs = [np.asarray(predict(images[:5])) for predict in variants.values()]
+    agree = all(np.allclose(out, expected, atol=1e-6) for out in outputs)
+    timings = time_per_call(variants, images, 3 if quick else 7)
+    for name, (us, ratio) in timings.items():
+        print(f"    {name:7s} {us:7.1f} us per image   {ratio:5.2f}x eager (paired)")
+    if torch_predict is None:
+        print("    (PyTorch is not installed: pip install 'tinygrad_edu[torch]' adds it)")
+    print("    (times on a busy machine move by tens of percent: run it twice)")
+    return {"frozen_branch": frozen, "timings_us": timings, "variants_agree": agree}
+
+
 def main(argv=None):
     args = parse_args(argv)
 
@@ -200,6 +315,7 @@ def main(argv=None):
         "numerical_grads": {value: r["numerical"] for value, r in results.items()},
         "figures": pictures,  # PNGs, or DOT text files without Graphviz's dot
         "freed": freed,
+        **graph_mode(args.quick),
     }
 
 

@@ -39,7 +39,7 @@ LAYERS = {  # bottom to top, as drawn in docs/architecture.md; a new module must
     ],
     "data / datasets / metrics / numerical / models": [
         *("data", "datasets", "metrics", "numerical", "models", "export"),
-        "monitor",
+        *("monitor", "trace"),
     ],
     "viz": ["viz", "explain"],
     "the package's front (__init__)": [""],

@@ -289,6 +289,19 @@ def test_float32_stays_float32():
     assert bn.eval()(x).dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_integer_input_gives_the_layers_dtype_in_both_modes(dtype):
+    """uint8 pixels: the layer's float dtype, in training as in evaluation."""
+    x = np.random.default_rng(0).integers(0, 255, (4, 2, 3, 3), dtype=np.uint8)
+    bn = nn.BatchNorm2d(2, dtype=dtype)
+    y = bn(x)
+    assert y.dtype == bn.running_mean.dtype == bn.running_var.dtype == dtype
+    np.testing.assert_allclose(y.data, bn.train()(x.astype(dtype)).data, rtol=1e-6)
+    assert bn.eval()(x).dtype == dtype
+    no_statistics = F.batch_norm(x, None, None, Tensor(np.ones(2, dtype)), training=True)
+    assert no_statistics.dtype == dtype
+
+
 def test_eval_output_of_one_sample_does_not_depend_on_its_batch():
     rng = np.random.default_rng(0)
     bn = nn.BatchNorm1d(3)
@@ -345,6 +358,28 @@ def test_a_batch_of_one_in_training_is_refused_like_pytorch(torch):
     assert bn.num_batches_tracked.item() == 0  # the refused batch was not counted
     assert bn.eval()(x).shape == (1, 3)  # in eval mode, one sample is fine
     assert nn.BatchNorm1d(3)(np.ones((1, 3, 2), np.float32)).shape == (1, 3, 2)  # 2 values
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 2, 2), (2, 3, 0)])
+def test_an_empty_batch_in_training_gives_an_empty_output_like_pytorch(torch, shape):
+    """Nothing to normalise: an empty output, zero gradients for weight and bias, the
+    running statistics untouched and the batch counted, as PyTorch does."""
+    ours = (nn.BatchNorm1d if len(shape) < 4 else nn.BatchNorm2d)(3)
+    theirs = (torch.nn.BatchNorm1d if len(shape) < 4 else torch.nn.BatchNorm2d)(3)
+    x = Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    t = torch.zeros(shape, requires_grad=True)
+    y, ref = ours(x), theirs(t)
+    assert y.shape == tuple(ref.shape) and y.dtype == np.float32
+    y.sum().backward()
+    ref.sum().backward()
+    assert x.grad.shape == tuple(t.grad.shape)
+    for name in ("weight", "bias"):
+        np.testing.assert_array_equal(
+            getattr(ours, name).grad.data, getattr(theirs, name).grad.numpy()
+        )
+    for name, buffer in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[name], buffer.numpy())
+    assert F.batch_norm(x, None, None, training=True) is not x  # a new Tensor, as torch's
 
 
 @pytest.mark.parametrize(

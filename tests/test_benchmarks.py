@@ -76,7 +76,7 @@ def test_inference(tmp_path, weights):
     report, stdout = run_json(tmp_path, "bench_inference.py", "--weights", weights)
     results = report["results"]
     variants = report["settings"]["variants"]
-    assert variants[:2] == ["tinygrad_edu", "numpy"]
+    assert variants[:3] == ["tinygrad_edu", "numpy", "traced"]
     assert ("torch" in variants) == torch_available()
     runs = results["runs"]
     assert {(r["variant"], r["batch_size"]) for r in runs} == {
@@ -87,7 +87,7 @@ def test_inference(tmp_path, weights):
     accuracies = {r["accuracy"] for r in runs}
     assert len(accuracies) == 1, f"variants disagree: {accuracies}"
     assert results["accuracies_agree"] is True
-    assert [t["limit"] for t in results["targets"]] == [2.0, 1.0, 1.05]
+    assert [t["limit"] for t in results["targets"]] == [2.0, 1.0, 1.05, 1.0, 1.0, 1.0]
     assert "Targets" in stdout
 
 
@@ -98,7 +98,7 @@ def test_inference_without_torch(tmp_path):
     (stub / "__init__.py").write_text("raise ImportError('torch hidden by the test')\n")
     path = os.pathsep.join([str(stub.parent), os.environ.get("PYTHONPATH", "")])
     report, stdout = run_json(tmp_path, "bench_inference.py", env={"PYTHONPATH": path})
-    assert report["settings"]["variants"] == ["tinygrad_edu", "numpy"]
+    assert report["settings"]["variants"] == ["tinygrad_edu", "numpy", "traced"]
     assert report["environment"]["torch"] is None
     assert "not available" in stdout and "torch hidden by the test" in stdout
     assert "random weights" in report["settings"]["weights"].lower()
@@ -113,7 +113,7 @@ def test_training(tmp_path):
     assert {(c["dtype"], c["hidden"]) for c in configs} == {("float32", 100), ("float64", 100)}
     for c in configs:
         variants = set(c["ms_per_step"])
-        assert {"tinygrad_edu", "numpy", "book"} <= variants
+        assert {"tinygrad_edu", "numpy", "book", "traced"} <= variants
         assert ("torch" in variants) == torch_available()
         assert c["ratio_to_numpy"]["numpy"] == pytest.approx(1.0)
         tolerance = 1e-4 if c["dtype"] == "float32" else 1e-10
@@ -122,12 +122,12 @@ def test_training(tmp_path):
             limit = 1e-5 if name == "book" else tolerance
             assert losses == pytest.approx(c["losses"]["numpy"], abs=limit), name
             assert np.isfinite(losses).all()
-    assert len(report["results"]["targets"]) == 3
+    assert len(report["results"]["targets"]) == 5
 
 
 def test_training_no_torch_flag(tmp_path):
     report, stdout = run_json(tmp_path, "bench_training.py", "--no-torch", "--dtypes", "float32")
-    assert report["settings"]["variants"] == ["tinygrad_edu", "numpy", "book"]
+    assert report["settings"]["variants"] == ["tinygrad_edu", "numpy", "book", "traced"]
     assert "--no-torch" in stdout
     assert report["results"]["targets"][2]["met"] is None
 

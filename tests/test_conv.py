@@ -490,3 +490,40 @@ def test_small_cnn_learns(rng):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 4
+
+
+# ----------------------------------------------------------------- edge cases, names
+
+
+def test_an_empty_batch_runs_forward_and_backward_like_pytorch(torch):
+    """N = 0: every output and gradient is empty or zero, with PyTorch's shapes."""
+    np.random.seed(0)
+    conv, theirs = nn.Conv2d(2, 3, 3, padding=1), torch.nn.Conv2d(2, 3, 3, padding=1)
+    x = Tensor(np.zeros((0, 2, 5, 5), np.float32), requires_grad=True)
+    t = torch.zeros((0, 2, 5, 5), requires_grad=True)
+    y = F.avg_pool2d(F.max_pool2d(conv(x), 2), 2, padding=1)
+    ref = torch.nn.functional.avg_pool2d(torch.nn.functional.max_pool2d(theirs(t), 2), 2, padding=1)
+    assert y.shape == tuple(ref.shape) and y.dtype == np.float32
+    y.sum().backward()
+    ref.sum().backward()
+    assert x.grad.shape == tuple(t.grad.shape) and x.grad.dtype == np.float32
+    for ours, param in [(conv.weight, theirs.weight), (conv.bias, theirs.bias)]:
+        assert ours.grad.dtype == np.float32
+        np.testing.assert_array_equal(ours.grad.data, param.grad.numpy())
+
+
+def test_the_ops_are_named_as_pytorchs_functions():
+    """Graph drawings and messages name the ops as F.conv2d, F.max_pool2d, F.avg_pool2d."""
+    x = leaf(np.ones((1, 1, 4, 4)))
+    assert F.conv2d(x, leaf(np.ones((1, 1, 3, 3)))).creator.name == "conv2d"
+    assert F.max_pool2d(x, 2).creator.name == "max_pool2d"
+    assert F.avg_pool2d(x, 2).creator.name == "avg_pool2d"
+
+
+def test_pool_layers_keep_pytorchs_arguments_and_check_them_once():
+    layer = nn.AvgPool2d(3, padding=1)
+    assert (layer.kernel_size, layer.stride, layer.padding) == (3, 3, 1)  # as PyTorch's
+    x = np.arange(2 * 6 * 6.0).reshape(1, 2, 6, 6)
+    np.testing.assert_array_equal(layer(x).data, F.avg_pool2d(x, 3, 3, 1).data)
+    with pytest.raises(ValueError, match=r"^AvgPool2d\(kernel_size=3, stride=3, padding=1\): avg"):
+        layer(np.ones((2, 6, 6)))

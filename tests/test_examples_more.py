@@ -117,6 +117,10 @@ def test_eager_vs_graph_two_inputs_two_graphs(run_example):
         assert numeric == pytest.approx(result["grads"][value], abs=1e-6)
     assert "1. mul(x, x) -> 12.25" in printed
     assert result["freed"]  # backward() released the graph it walked
+    assert result["frozen_branch"] == 6.25  # traced at 3.5 (x * x), replayed at -2.5
+    assert result["variants_agree"]  # eager, traced, numpy (and torch) give the same outputs
+    assert {"eager", "traced", "numpy"} <= set(result["timings_us"])
+    assert "trace(f) refuses" in printed and "item()" in printed
     suffix = ".png" if shutil.which("dot") else ".dot"
     names = [f"graph_1{suffix}", f"graph_2{suffix}"]
     assert sorted(p.name for p in result["figures"]) == names

@@ -362,6 +362,36 @@ def test_a_torch_trained_cnn_runs_here(torch):
         )
 
 
+def test_num_batches_tracked_is_optional_like_in_pytorch(torch):
+    """Missing from the state_dict: the model keeps its own count (as torch's BatchNorm
+    does); present: it is loaded."""
+    model = build(cnn)  # its BatchNorms counted 3 batches
+    state = export.to_torch(build(cnn, seed=1)).state_dict()
+    without = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    export.load_torch_state_dict(model, without)
+    assert model[1].num_batches_tracked.item() == model[8].num_batches_tracked.item() == 3
+    np.testing.assert_array_equal(model[1].running_mean.data, state["1.running_mean"].numpy())
+    theirs = torch.nn.BatchNorm2d(4)
+    theirs.num_batches_tracked.fill_(3)
+    theirs.load_state_dict({k[2:]: v for k, v in without.items() if k.startswith("1.")})
+    assert theirs.num_batches_tracked.item() == 3  # torch keeps its count too
+    state["1.num_batches_tracked"] = torch.tensor(123)
+    export.load_torch_state_dict(model, state)
+    assert model[1].num_batches_tracked.item() == 123
+
+
+def test_a_layer_used_twice_is_one_torch_module(torch):
+    """Tied weights stay tied: one torch module, one set of parameters, as here."""
+    shared = nn.Linear(4, 4)
+    model = nn.Sequential(shared, nn.ReLU(), nn.Sequential(shared, nn.Tanh()))
+    module = export.to_torch(model)
+    assert module[0] is module[2][0]
+    assert len(list(module.parameters())) == len(model.parameters()) == 2
+    assert list(module.state_dict()) == list(model.state_dict())
+    x = inputs((4,), 3)
+    np.testing.assert_allclose(run_torch(torch, module, x), ours(model, x), atol=TORCH_TOL)
+
+
 def test_batch_norm_without_running_statistics_cannot_go_to_onnx(onnx, tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, track_running_stats=False))
     with pytest.raises(NotImplementedError, match=r"BatchNorm1d \(at '1'\) with track_running"):

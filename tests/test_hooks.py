@@ -2,6 +2,8 @@
 their handles, ``register_buffer`` with ``named_buffers``, ``state_dict`` and
 ``load_state_dict``, and ``named_modules``; PyTorch's behaviour and names as the oracle."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -256,3 +258,68 @@ def test_named_modules_lists_each_module_once_depth_first():
     assert [n for n, _ in model.named_modules()] == ["", "0", "1", "1.0"]
     assert len(model.named_modules(remove_duplicate=False)) == 5
     assert model.modules()[0] is model
+
+
+def test_re_registering_a_buffer_as_persistent_saves_it_like_pytorch(torch):
+    class Ours(nn.Module):
+        def __init__(self):
+            self.register_buffer("stat", np.zeros(2, np.float32), persistent=False)
+            self.register_buffer("stat", np.ones(2, np.float32), persistent=True)
+
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("stat", torch.zeros(2), persistent=False)
+            self.register_buffer("stat", torch.ones(2), persistent=True)
+
+    assert list(Ours().state_dict()) == list(Theirs().state_dict()) == ["stat"]
+    np.testing.assert_array_equal(Ours().state_dict()["stat"], np.ones(2))
+
+
+def test_assigning_a_non_tensor_to_a_buffer_is_a_type_error_like_pytorch(torch):
+    theirs = torch.nn.BatchNorm1d(3)
+    with pytest.raises(TypeError):
+        theirs.running_mean = np.zeros(3, np.float32)
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(
+        TypeError,
+        match=r"BatchNorm1d: cannot assign a value of type ndarray to the buffer 'running_mean'.*"
+        r"Tensor or None.*\.running_mean\.copy_\(",
+    ):
+        bn.running_mean = np.zeros(3, np.float32)
+    assert isinstance(bn.running_mean, Tensor)  # unchanged
+    bn.state_dict()  # still works
+    bn.running_mean = Tensor(np.ones(3, np.float32))  # a Tensor or None is fine, as in torch
+    bn.running_mean = None
+    assert "running_mean" not in bn.state_dict()
+
+
+def test_hooks_registered_from_two_threads_are_all_kept():
+    """The first registration makes the module's hook dicts. Two threads doing it at once
+    must share one pair of dicts: here the "slow" thread is held up just after it read
+    the (still missing) dicts, until the other thread has registered its hook: the worst
+    moment for a thread switch, made certain."""
+    fast_done = threading.Event()
+
+    class HeldUp(nn.ReLU):
+        def __getattribute__(self, name):
+            value = super().__getattribute__(name)
+            if name == "_forward_pre_hooks" and threading.current_thread().name == "slow":
+                fast_done.wait(timeout=2)
+            return value
+
+    module = HeldUp()
+
+    def register():
+        module.register_forward_hook(lambda *args: None)
+        module.register_forward_pre_hook(lambda *args: None)
+        if threading.current_thread().name == "fast":
+            fast_done.set()
+
+    threads = [threading.Thread(target=register, name=name) for name in ("slow", "fast")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pre_hooks, hooks = module._hook_dicts()
+    assert len(hooks) == 2 and len(pre_hooks) == 2

@@ -204,3 +204,14 @@ def test_resuming_without_initial_lr_is_a_key_error():
 def test_bad_arguments_name_the_scheduler(make, error, message):
     with pytest.raises(error, match=message):
         make(sgd())
+
+
+def test_a_numpy_factor_gives_python_float_rates_and_keeps_float32_updates():
+    """gamma = np.float64(0.5) must not make the rates numpy floats, which would turn a
+    float32 network's updates into float64 arithmetic."""
+    p = Tensor(np.ones(2, np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    scheduler = lr_scheduler.ExponentialLR(opt, gamma=np.float64(0.5))
+    scheduler.step()
+    assert type(opt.param_groups[0]["lr"]) is float and opt.lr == 0.05
+    assert all(type(lr) is float for lr in scheduler.get_last_lr())

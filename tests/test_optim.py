@@ -210,14 +210,22 @@ def test_a_parameter_given_twice_is_named():
 
 
 @pytest.mark.parametrize(
-    ("bad", "type_name"),
-    [(np.ones(3), "ndarray"), (3.0, "float"), (Tensor(np.ones(3)), "Tensor")],
-    ids=["ndarray", "float", "no requires_grad"],
+    ("bad", "type_name"), [(np.ones(3), "ndarray"), (3.0, "float")], ids=["ndarray", "float"]
 )
 def test_non_parameters_are_type_errors(bad, type_name):
     good = Tensor(np.ones(2), requires_grad=True)
     with pytest.raises(TypeError, match=rf"parameter 1 is not a Tensor.*\(got {type_name}\)"):
         optim.SGD([good, bad])
+
+
+def test_a_tensor_without_requires_grad_is_a_value_error_saying_what_to_do():
+    w = Tensor(np.zeros((2, 3), np.float32))  # requires_grad forgotten
+    with pytest.raises(
+        ValueError,
+        match=r"^SGD: parameter 0 of shape \(2, 3\) has requires_grad=False; create it with "
+        r"requires_grad=True",
+    ):
+        optim.SGD([w], lr=0.1)
 
 
 def test_a_single_tensor_instead_of_a_list_is_refused():
@@ -520,6 +528,78 @@ def test_load_state_dict_refuses_other_parameters():
     swapped = optim.SGD([b, a], lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match=r"'momentum_buffer' of parameter 0 has shape \(2,\)"):
         swapped.load_state_dict(opt.state_dict())
+
+
+def test_load_state_dict_refuses_a_parameter_index_out_of_range():
+    p = Tensor(np.zeros(2, np.float32), requires_grad=True)
+    opt = optim.Adam([p])
+    saved = opt.state_dict()
+    saved["state"] = {5: {"step": 1}}
+    with pytest.raises(
+        ValueError, match=r"^Adam: load_state_dict got a state for parameter 5, .* has 1 parameter"
+    ):
+        opt.load_state_dict(saved)
+    saved["state"] = {-1: {"step": 1}}  # not a silent "last parameter"
+    with pytest.raises(ValueError, match=r"parameter -1"):
+        opt.load_state_dict(saved)
+
+
+def test_load_state_dict_refuses_another_optimizers_state():
+    """SGD's state_dict loaded into Adam (same parameters) used to be accepted, and step()
+    then failed; now the load fails, naming both optimizers."""
+    p = Tensor(np.zeros(2, np.float32), requires_grad=True)
+    sgd = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = Tensor(np.ones(2, np.float32))
+    sgd.step()
+    adam = optim.Adam([p])
+    before = (adam.state_dict(), adam.param_groups[0].copy())
+    with pytest.raises(
+        ValueError, match=r"^Adam: load_state_dict got the state of another optimizer \(SGD"
+    ):
+        adam.load_state_dict(sgd.state_dict())
+    assert adam.param_groups[0] == before[1] and adam.state_dict()["state"] == before[0]["state"]
+    adam.step()  # still usable
+    with pytest.raises(ValueError, match=r"^SGD: load_state_dict got .* \(Adam or AdamW"):
+        optim.SGD([p], lr=0.1).load_state_dict(adam.state_dict())
+
+
+def test_load_state_dict_accepts_a_schedulers_initial_lr():
+    p = Tensor(np.zeros(2), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    optim.lr_scheduler.StepLR(opt, step_size=2)
+    again = optim.SGD([p], lr=0.1)
+    again.load_state_dict(opt.state_dict())
+    assert again.param_groups[0]["initial_lr"] == 0.1
+
+
+@optimizer_cases
+def test_numpy_hyperparameters_act_as_python_floats(cls, kwargs):
+    """np.float64 hyperparameters must not turn float32 updates or state into float64:
+    the same steps and state, bit for bit, as with Python floats."""
+
+    def train(hyper):
+        p = Tensor(start(np.float32), requires_grad=True)
+        opt = cls([p], **hyper)
+        for _ in range(3):
+            opt.zero_grad()
+            loss_fn(p).backward()
+            opt.step()
+        return p, opt.state[p]
+
+    def as_numpy(value):
+        if isinstance(value, bool):
+            return value
+        return tuple(map(np.float64, value)) if isinstance(value, tuple) else np.float64(value)
+
+    hyper = {"weight_decay": 0.01, **kwargs}  # every optimizer has weight_decay
+    p, state = train({k: as_numpy(v) for k, v in hyper.items()})
+    reference, reference_state = train(hyper)
+    assert p.dtype == np.float32
+    np.testing.assert_array_equal(p.data, reference.data)
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            assert value.dtype == np.float32, key
+            np.testing.assert_array_equal(value, reference_state[key])
 
 
 # ------------------------------------------------------------------ argument errors

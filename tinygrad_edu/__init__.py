@@ -6,11 +6,14 @@
     >>> x.grad
     Tensor([12.], dtype=float64)
 
-Modules: ``nn`` (layers), ``functional`` (activations and losses), ``optim`` (SGD, Adam),
-``numerical`` (numerical differentiation and gradient checks), ``datasets`` (MNIST),
-``data`` (mini-batches), ``metrics``, ``models`` (the notes' TwoLayerNet), ``viz``
-(graph drawings), ``explain`` (``explain_backward``: backprop step by step), ``threads``
-(how many threads numpy's matrix products use).
+Modules: ``nn`` (layers: Linear, Conv2d, pooling, BatchNorm, ``nn.init``, ``nn.utils``),
+``functional`` (activations, losses, convolution), ``optim`` (SGD, Adagrad, RMSprop,
+Adam, AdamW, ``optim.lr_scheduler``), ``numerical`` (numerical differentiation, gradient
+checks, ``gradcheck_graph``), ``datasets`` (MNIST), ``data`` (mini-batches), ``metrics``,
+``models`` (the notes' TwoLayerNet), ``monitor`` (the training health monitor), ``export``
+(to ONNX and PyTorch), ``trace`` (graph mode: ``trace``, ``trace_step``), ``viz`` (graph
+drawings), ``explain`` (``explain_backward``: backprop step by step), ``threads`` (how many
+threads numpy's matrix products use).
 """
 
 from tinygrad_edu import (
@@ -36,6 +39,7 @@ from tinygrad_edu.grad_mode import (
 from tinygrad_edu.ops import Function
 from tinygrad_edu.tensor import Tensor, as_tensor, concatenate, stack
 from tinygrad_edu.threads import get_num_threads, set_num_threads
+from tinygrad_edu.trace import trace, trace_step
 
 __all__ = [
     "Function",
@@ -60,6 +64,8 @@ __all__ = [
     "set_num_threads",
     "stack",
     "threads",
+    "trace",
+    "trace_step",
     "viz",
 ]
 __version__ = "0.1.0"

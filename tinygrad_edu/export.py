@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinygrad_edu._io import atomic_write
-from tinygrad_edu.functional.conv import pool_arguments
 from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from tinygrad_edu.nn.layers import Dropout, Flatten, Linear, ReLU, Sigmoid, Softmax, Tanh
@@ -182,10 +181,7 @@ def _pool_onnx(op: str, **extra: int) -> Callable[..., str]:
     """The converter of a pooling layer: ONNX ``op`` with its window attributes."""
 
     def convert(layer: MaxPool2d | AvgPool2d, g: OnnxGraph, x: str, path: str, shape: Shape) -> str:
-        name = type(layer).__name__
-        kernel, stride, (ph, pw) = pool_arguments(
-            name, layer.kernel_size, layer.stride, layer.padding
-        )
+        kernel, stride, (ph, pw) = layer.window  # (height, width) pairs
         return g.node(
             op,
             [x],
@@ -466,21 +462,27 @@ def to_torch(model: Module) -> torch.nn.Module:
     to PyTorch's (out, in)), in the same dtype and the same training/eval mode.
 
     A Sequential becomes a ``torch.nn.Sequential`` (nested ones too), so the parameter
-    names match: our "0.weight" is PyTorch's "0.weight". Raises NotImplementedError
+    names match: our "0.weight" is PyTorch's "0.weight". A layer used twice becomes one
+    torch module used twice, so tied weights stay tied. Raises NotImplementedError
     naming a layer that has no PyTorch equivalent here, ImportError without PyTorch
     (``pip install 'tinygrad_edu[torch]'``).
     """
     torch = _import_torch("to_torch")
     _layers(model, "to_torch")  # every layer supported, or one error before any work
-    return _torch_module(model, torch)
+    return _torch_module(model, torch, {})
 
 
-def _torch_module(module: Module, torch: Any) -> Any:
-    if _is_chain(module):
-        out = torch.nn.Sequential(*(_torch_module(child, torch) for _, child in module.children()))
-    else:
-        out = RULES[type(module)].torch(module, torch)
-    return out.train(module.training)
+def _torch_module(module: Module, torch: Any, built: dict[int, Any]) -> Any:
+    """The torch module of ``module``; ``built`` maps id(module) to the torch modules made
+    so far, so that a module met again gives the same torch module."""
+    if id(module) not in built:
+        if _is_chain(module):
+            children = (_torch_module(child, torch, built) for _, child in module.children())
+            out = torch.nn.Sequential(*children)
+        else:
+            out = RULES[type(module)].torch(module, torch)
+        built[id(module)] = out.train(module.training)
+    return built[id(module)]
 
 
 def load_torch_state_dict(model: Module, state_dict: Mapping[str, Any]) -> Module:
@@ -490,7 +492,9 @@ def load_torch_state_dict(model: Module, state_dict: Mapping[str, Any]) -> Modul
         a PyTorch-trained model of the same layers, or ``torch.load(path,
         weights_only=True)`` of a saved one. Names are PyTorch's, which are ours
         ("0.weight"); Linear weights are (out, in) there and transposed here. BatchNorm's
-        "num_batches_tracked" counters are ignored.
+        "num_batches_tracked" counters are optional, as in PyTorch: one that is missing
+        leaves the model's count as it is, one that is given is loaded (and one the model
+        has no place for is ignored).
 
     Every problem is reported at once, in one ValueError: missing and unexpected names,
     and each array whose shape differs (in PyTorch's layout), by name. Nothing is changed
@@ -504,13 +508,13 @@ def load_torch_state_dict(model: Module, state_dict: Mapping[str, Any]) -> Modul
     }
     ours = model.state_dict()
     theirs = {name: _as_numpy(value) for name, value in state_dict.items()}
-    problems = [f"missing key '{name}'" for name in ours if name not in theirs]
-    problems += [
-        f"unexpected key '{name}'"
-        for name in theirs
-        if name not in ours and name.rpartition(".")[2] != "num_batches_tracked"
+    problems = [
+        f"missing key '{name}'" for name in ours if name not in theirs and not _optional(name)
     ]
-    arrays = {}
+    problems += [
+        f"unexpected key '{name}'" for name in theirs if name not in ours and not _optional(name)
+    ]
+    arrays = {name: ours[name] for name in ours if name not in theirs and _optional(name)}
     for name in (name for name in ours if name in theirs):
         array = theirs[name]
         expected = ours[name].shape[::-1] if name in transposed else ours[name].shape
@@ -532,6 +536,12 @@ def load_torch_state_dict(model: Module, state_dict: Mapping[str, Any]) -> Modul
         )
     model.load_state_dict(arrays)
     return model
+
+
+def _optional(name: str) -> bool:
+    """Whether a state_dict entry may be missing or extra: BatchNorm's batch counter,
+    "num_batches_tracked", which older PyTorch versions did not save."""
+    return name.rpartition(".")[2] == "num_batches_tracked"
 
 
 def _as_numpy(value: Any) -> np.ndarray:

@@ -190,14 +190,15 @@ class Conv2d(Function):
         x, weight = self.saved_inputs()[:2]
         need_x, need_w = self.needs_input_grad[:2]
         n, f, oh, ow = grad.shape
+        ckk = int(np.prod(weight.shape[1:]))  # C * kh * kw; explicit: no -1 (N may be 0)
         g = grad.reshape(n, f, oh * ow)
-        col = self.col.reshape(n, -1, oh * ow)  # (N, C * kh * kw, OH * OW)
+        col = self.col.reshape(n, ckk, oh * ow)
         grad_w = None
         if need_w:  # sum over the batch of g @ col^T
             grad_w = np.matmul(g, col.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
         grad_x = None
         if need_x:
-            grad_col = np.matmul(weight.reshape(f, -1).T, g)  # (N, C * kh * kw, OH * OW)
+            grad_col = np.matmul(weight.reshape(f, ckk).T, g)  # (N, C * kh * kw, OH * OW)
             grad_x = col2im(grad_col.reshape(self.col.shape), x.shape, self.stride, self.padding)
         if len(self.inputs) == 2:
             return grad_x, grad_w
@@ -259,6 +260,7 @@ class MaxPool2d(Function):
     none of its pixels gets a gradient.
     """
 
+    name = "max_pool2d"  # as F.max_pool2d, in messages and graph drawings
     reads_inputs = False  # backward uses the windows kept here, and the output
     once_differentiable = True
 
@@ -302,6 +304,7 @@ class AvgPool2d(Function):
     window (col2im adds up the shares of pixels in several windows).
     """
 
+    name = "avg_pool2d"  # as F.avg_pool2d, in messages and graph drawings
     reads_inputs = reads_output = False
     once_differentiable = True
 

@@ -103,12 +103,17 @@ def batch_norm(
     training=False: normalise with ``running_mean`` and ``running_var`` instead,
     y = (x - running_mean) / sqrt(running_var + eps) * weight + bias.
 
+    An empty batch (no value per channel, e.g. N = 0) in training gives an empty output
+    and leaves the running statistics alone, as in PyTorch.
+
     Args:
         input: (N, C), (N, C, L) or (N, C, H, W), any N and C.
         running_mean, running_var: (C,) Tensors, or None (only with training=True).
         weight, bias: (C,) Tensors (gamma and beta), or None for 1 and 0.
     Returns:
-        a Tensor of input's shape and dtype.
+        a Tensor of input's shape and dtype; for an integer input (uint8 pixels), the
+        dtype of the statistics and parameters (a float32 layer gives float32) in both
+        modes, float64 when there are none.
     """
     x = as_tensor(input)
     if x.ndim < 2:
@@ -121,8 +126,12 @@ def batch_norm(
         _check_channels(what, t, x.shape)
     for what, t in [("weight", weight), ("bias", bias)]:
         _check_channels(what, t, x.shape)
+    if x.dtype.kind != "f":  # integers: normalise in the layer's float dtype
+        x = x.astype(_float_dtype(running_mean, running_var, weight, bias))
     if training:
         per_channel = x.size // channels if channels else 0
+        if x.size == 0:  # nothing to normalise, nothing to learn: PyTorch's empty output
+            return _scale_and_shift(x * 1, weight, bias)  # x * 1: a new Tensor, not x
         if per_channel <= 1:
             raise ValueError(
                 f"batch_norm: Expected more than 1 value per channel when training, got "
@@ -144,14 +153,24 @@ def batch_norm(
             "pass them, or training=True to use the batch's statistics"
         )
     shape = _channel_shape(x)
-    dtype = x.dtype if x.dtype.kind == "f" else running_var.dtype
-    inv_std = (1 / np.sqrt(running_var.data + eps)).astype(dtype).reshape(shape)
-    y = (x - running_mean.data.astype(dtype).reshape(shape)) * inv_std
-    if weight is not None:
-        y = y * weight.reshape(shape)
-    if bias is not None:
-        y = y + bias.reshape(shape)
-    return y
+    inv_std = (1 / np.sqrt(running_var.data + eps)).astype(x.dtype).reshape(shape)
+    return _scale_and_shift(
+        (x - running_mean.data.astype(x.dtype).reshape(shape)) * inv_std, weight, bias
+    )
+
+
+def _scale_and_shift(x_hat: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """y = x_hat * weight + bias, per channel (either left out when None)."""
+    shape = _channel_shape(x_hat)
+    y = x_hat if weight is None else x_hat * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
+
+
+def _float_dtype(*tensors: Tensor | None) -> np.dtype:
+    """The dtype of the first of ``tensors`` that is a float Tensor (a layer's
+    statistics and parameters share one), else numpy's default, float64."""
+    floats = [t.dtype for t in tensors if t is not None and t.dtype.kind == "f"]
+    return np.dtype(floats[0] if floats else np.float64)
 
 
 def _channel_shape(x: Any) -> tuple[int, ...]:

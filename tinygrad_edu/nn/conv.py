@@ -7,6 +7,8 @@ Unlike ``Linear``, whose weight is the book's (in, out), ``Conv2d``'s weight has
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import DTypeLike
 
@@ -59,10 +61,7 @@ class Conv2d(Module):
         self.bias = Tensor(np.zeros(out_channels, dtype), requires_grad=True) if bias else None
 
     def forward(self, x: TensorLike) -> Tensor:
-        try:
-            return conv2d(x, self.weight, self.bias, self.stride, self.padding)
-        except ValueError as err:  # say which layer: "Conv2d(1, 30, ...): conv2d: ..."
-            raise ValueError(f"{self!r}: {err}") from None
+        return self._name_errors(conv2d, x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         text = (
@@ -74,40 +73,37 @@ class Conv2d(Module):
         return text + ("" if self.bias is not None else ", bias=False")
 
 
-class MaxPool2d(Module):
+class _Pool2d(Module):
+    """What MaxPool2d and AvgPool2d share; they differ only in ``function``, the pooling
+    they apply. ``kernel_size``, ``stride`` and ``padding`` are kept as given (as in
+    PyTorch: an int or a pair; ``stride`` None becomes ``kernel_size``); ``window`` holds
+    them as checked (height, width) pairs, which ``forward`` passes on."""
+
+    function: Callable[[TensorLike, IntPair, IntPair | None, IntPair], Tensor]
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0):
+        # checked now, so a bad value fails where the model is built
+        self.window = pool_arguments(type(self).__name__, kernel_size, stride, padding)
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride
+
+    def forward(self, x: TensorLike) -> Tensor:
+        return self._name_errors(self.function, x, *self.window)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
     """Max pooling: (N, C, H, W) -> (N, C, OH, OW); see ``F.max_pool2d`` (ties: the first
     maximum of a window, row-major, gets the gradient). ``stride`` defaults to
     ``kernel_size``."""
 
-    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0):
-        pool_arguments("MaxPool2d", kernel_size, stride, padding)  # refuse bad values now
-        stride = kernel_size if stride is None else stride
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x: TensorLike) -> Tensor:
-        try:
-            return max_pool2d(x, self.kernel_size, self.stride, self.padding)
-        except ValueError as err:
-            raise ValueError(f"{self!r}: {err}") from None
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    function = staticmethod(max_pool2d)
 
 
-class AvgPool2d(Module):
+class AvgPool2d(_Pool2d):
     """Average pooling: (N, C, H, W) -> (N, C, OH, OW); see ``F.avg_pool2d`` (zero padding
     counts in the mean, PyTorch's default). ``stride`` defaults to ``kernel_size``."""
 
-    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0):
-        pool_arguments("AvgPool2d", kernel_size, stride, padding)  # refuse bad values now
-        stride = kernel_size if stride is None else stride
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x: TensorLike) -> Tensor:
-        try:
-            return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-        except ValueError as err:
-            raise ValueError(f"{self!r}: {err}") from None
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    function = staticmethod(avg_pool2d)

@@ -51,10 +51,7 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(out_features, dtype), requires_grad=True) if bias else None
 
     def forward(self, x: TensorLike) -> Tensor:
-        try:
-            return F.linear(x, self.weight, self.bias)
-        except ValueError as err:  # say which layer: "Linear(in_features=...): linear: ..."
-            raise ValueError(f"{self!r}: {err}") from None
+        return self._name_errors(F.linear, x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         bias = "" if self.bias is not None else ", bias=False"

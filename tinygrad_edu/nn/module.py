@@ -66,6 +66,12 @@ class Module:
     _forward_hooks: dict[int, ForwardHook] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._buffer_names and value is not None and not isinstance(value, Tensor):
+            raise TypeError(  # as PyTorch: a buffer must stay a Tensor (or None)
+                f"{type(self).__name__}: cannot assign a value of type {type(value).__name__} to "
+                f"the buffer '{name}' (a Tensor or None is expected); wrap it in a Tensor, or "
+                f"change the buffer in place with .{name}.copy_(value)"
+            )
         items = value.values() if isinstance(value, dict) else value
         if (
             not name.startswith("_")
@@ -84,6 +90,15 @@ class Module:
     def forward(self, *args: Any) -> Any:
         """The computation; ``module(x)`` calls it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def _name_errors(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)``, for a layer's ``forward``: a ValueError it raises
+        is raised again with this module's repr in front, so the message says which layer
+        failed ("Conv2d(1, 30, kernel_size=(5, 5), stride=(1, 1)): conv2d: ...")."""
+        try:
+            return function(*args, **kwargs)
+        except ValueError as err:
+            raise ValueError(f"{self!r}: {err}") from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._named:  # the first call names the parameters ("0.weight") for drawings
@@ -111,10 +126,12 @@ class Module:
         return _add_hook(self._hook_dicts()[0], hook, "register_forward_pre_hook")
 
     def _hook_dicts(self) -> tuple[dict[int, ForwardPreHook], dict[int, ForwardHook]]:
-        """This module's own dicts of pre-hooks and hooks, made on first use."""
-        if self._forward_pre_hooks is None or self._forward_hooks is None:
-            self._forward_pre_hooks, self._forward_hooks = {}, {}
-        return self._forward_pre_hooks, self._forward_hooks
+        """This module's own dicts of pre-hooks and hooks, made on first use.
+
+        ``setdefault`` on the instance's dict is one step (atomic in CPython): two threads
+        registering the first hooks at once get the same dicts, and no hook is lost."""
+        own = vars(self)
+        return own.setdefault("_forward_pre_hooks", {}), own.setdefault("_forward_hooks", {})
 
     def _call_with_hooks(self, args: tuple, kwargs: dict[str, Any]) -> Any:
         pre_hooks, hooks = self._hook_dicts()
@@ -216,6 +233,8 @@ class Module:
             self._buffer_names = (*self._buffer_names, name)
         if not persistent and name not in self._non_persistent:
             self._non_persistent = (*self._non_persistent, name)
+        elif persistent and name in self._non_persistent:  # registered again: the last says
+            self._non_persistent = tuple(n for n in self._non_persistent if n != name)
 
     def named_buffers(
         self, prefix: str = "", remove_duplicate: bool = True

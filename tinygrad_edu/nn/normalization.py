@@ -63,21 +63,19 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if tracked is not None and self.momentum is None:  # cumulative: 1/1, 1/2, 1/3, ...
             factor = 1.0 / (int(tracked.item()) + 1)
-        try:
-            y = batch_norm(
-                x,
-                self.running_mean,
-                self.running_var,
-                self.weight,
-                self.bias,
-                # PyTorch's rule: the batch's statistics in training, and also in
-                # evaluation when there are none kept (track_running_stats=False)
-                training=self.training or self.running_mean is None,
-                momentum=factor,
-                eps=self.eps,
-            )
-        except ValueError as err:  # say which layer: "BatchNorm1d(4, ...): batch_norm: ..."
-            raise ValueError(f"{self!r}: {err}") from None
+        y = self._name_errors(  # "BatchNorm1d(4, ...): batch_norm: ..."
+            batch_norm,
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            # PyTorch's rule: the batch's statistics in training, and also in evaluation
+            # when there are none kept (track_running_stats=False)
+            training=self.training or self.running_mean is None,
+            momentum=factor,
+            eps=self.eps,
+        )
         if tracked is not None:
             tracked += 1  # in place: the buffer itself counts
         return y

@@ -49,9 +49,10 @@ def clip_grad_norm_(
     The total norm is the ``norm_type``-norm of all the gradients joined into one vector
     (the norm of the per-parameter norms); ``norm_type`` may be ``float("inf")`` or
     ``"inf"`` (the largest absolute value). As in PyTorch, every gradient is multiplied by
-    min(1, max_norm / (total_norm + 1e-6)). A non-finite total norm (a NaN or inf
-    gradient) makes every gradient NaN, or raises RuntimeError with
-    ``error_if_nonfinite=True``.
+    min(1, max_norm / (total_norm + 1e-6)). A non-finite total norm raises RuntimeError
+    with ``error_if_nonfinite=True``; otherwise, as in PyTorch, a NaN entry makes the
+    total norm and so every gradient NaN, and an inf entry (total norm inf, factor 0)
+    makes the inf entries NaN (inf * 0) and every finite entry 0.
     """
     try:
         p = float(norm_type)

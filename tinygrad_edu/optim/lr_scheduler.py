@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from tinygrad_edu.optim.optimizer import Optimizer
+from tinygrad_edu.optim.optimizer import Optimizer, as_python, require
 
 
 class LRScheduler:
@@ -75,7 +75,7 @@ class LRScheduler:
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
+            group["lr"] = as_python(lr)  # a Python float: numpy's would make float32 float64
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
@@ -93,10 +93,6 @@ class LRScheduler:
         """Restore what ``state_dict()`` gave."""
         vars(self).update(state_dict)
 
-    def _require(self, condition: bool, message: str) -> None:
-        if not condition:
-            raise ValueError(f"{type(self).__name__}: {message}")
-
 
 class StepLR(LRScheduler):
     """Multiply the rate by ``gamma`` every ``step_size`` epochs:
@@ -106,7 +102,8 @@ class StepLR(LRScheduler):
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ):
         self.step_size, self.gamma = step_size, gamma
-        self._require(
+        require(
+            self,
             isinstance(step_size, int) and step_size >= 1,
             f"step_size must be a positive number of epochs, got {step_size!r}",
         )
@@ -133,7 +130,8 @@ class MultiStepLR(LRScheduler):
         last_epoch: int = -1,
     ):
         self.milestones, self.gamma = Counter(milestones), gamma
-        self._require(
+        require(
+            self,
             all(isinstance(m, int) for m in self.milestones),
             f"milestones must be epoch numbers (ints), got {sorted(self.milestones)}",
         )
@@ -172,7 +170,8 @@ class CosineAnnealingLR(LRScheduler):
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ):
         self.T_max, self.eta_min = T_max, eta_min
-        self._require(
+        require(
+            self,
             isinstance(T_max, int) and T_max >= 1,
             f"T_max must be a positive number of epochs, got {T_max!r}",
         )
@@ -214,12 +213,14 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ):
-        self._require(
+        require(
+            self,
             0 < start_factor <= 1,
             f"start_factor must be in (0, 1], got {start_factor}",
         )
-        self._require(0 <= end_factor <= 1, f"end_factor must be in [0, 1], got {end_factor}")
-        self._require(
+        require(self, 0 <= end_factor <= 1, f"end_factor must be in [0, 1], got {end_factor}")
+        require(
+            self,
             isinstance(total_iters, int) and total_iters >= 1,
             f"total_iters must be a positive number of epochs, got {total_iters!r}",
         )

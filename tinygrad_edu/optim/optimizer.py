@@ -19,6 +19,7 @@ rate of all of them (the learning rate schedulers change ``group["lr"]``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,6 +29,24 @@ from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.tensor import Tensor
 
 ParamGroup = dict[str, Any]  # {"params": [Tensor, ...], "lr": 0.01, ...}
+
+
+def require(owner: object, condition: bool, message: str) -> None:
+    """Raise ValueError("<owner's class>: <message>") unless ``condition`` (NaN fails):
+    the argument checks of the optimizers and the learning rate schedulers."""
+    if not condition:
+        raise ValueError(f"{type(owner).__name__}: {message}")
+
+
+def as_python(value: Any) -> Any:
+    """A numpy number (or a 0-d array) as the Python number it holds, inside tuples too
+    (Adam's betas); anything else unchanged. A hyperparameter np.float64(0.1) times a
+    float32 array gives float64 (numpy's rule), the Python float 0.1 keeps float32."""
+    if isinstance(value, tuple):
+        return tuple(as_python(v) for v in value)
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    return value
 
 
 class Optimizer:
@@ -45,7 +64,7 @@ class Optimizer:
                 f"{name}: params must be a list of Tensors, got a single Tensor; "
                 f"write {name}([w]) or {name}(model.parameters())"
             )
-        self.defaults = defaults
+        self.defaults = {key: as_python(value) for key, value in defaults.items()}
         self.param_groups, self.state = [], {}
         given: list[Any] = list(params)  # Tensors, or groups (dicts)
         groups = given if given and isinstance(given[0], dict) else [{"params": given}]
@@ -75,9 +94,9 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._require(value >= 0, f"lr must be >= 0, got {value}")
+        require(self, value >= 0, f"lr must be >= 0, got {value}")
         for group in self.param_groups:
-            group["lr"] = value
+            group["lr"] = as_python(value)
 
     def add_param_group(self, param_group: Mapping[str, Any]) -> None:
         """Add a group: a dict with "params" (a list of Tensors) and, optionally,
@@ -95,10 +114,15 @@ class Optimizer:
         params = [group_params] if isinstance(group_params, Tensor) else list(group_params)
         seen = {id(p) for p in self.params}
         for i, p in enumerate(params, start=len(seen)):
-            if not isinstance(p, Tensor) or not p.requires_grad:
+            if not isinstance(p, Tensor):
                 raise TypeError(
                     f"{name}: parameter {i} is not a Tensor with requires_grad=True "
                     f"(got {type(p).__name__})"
+                )
+            if not p.requires_grad:
+                raise ValueError(
+                    f"{name}: parameter {i} of shape {p.shape} has requires_grad=False; "
+                    f"create it with requires_grad=True"
                 )
             if p.creator is not None:
                 raise ValueError(
@@ -113,7 +137,8 @@ class Optimizer:
                     f"parameter must be given once"
                 )
             seen.add(id(p))
-        group = {**self.defaults, **param_group, "params": params}
+        given = {key: as_python(value) for key, value in param_group.items()}
+        group = {**self.defaults, **given, "params": params}
         self._check(group)
         self.param_groups.append(group)
 
@@ -145,14 +170,17 @@ class Optimizer:
 
     def _check(self, group: ParamGroup) -> None:
         """Refuse hyperparameters the algorithm is not defined for (as PyTorch does)."""
-        self._require(group["lr"] >= 0, f"lr must be >= 0, got {group['lr']}")
+        require(self, group["lr"] >= 0, f"lr must be >= 0, got {group['lr']}")
         weight_decay = group.get("weight_decay", 0.0)
-        self._require(weight_decay >= 0, f"weight_decay must be >= 0, got {weight_decay}")
+        require(self, weight_decay >= 0, f"weight_decay must be >= 0, got {weight_decay}")
 
-    def _require(self, condition: bool, message: str) -> None:
-        """Raise ValueError("<Optimizer>: <message>") unless ``condition`` (NaN fails)."""
-        if not condition:
-            raise ValueError(f"{type(self).__name__}: {message}")
+    def _weight_decay(self, p: Tensor, grad: np.ndarray, group: ParamGroup) -> np.ndarray:
+        """The gradient with the weight decay: PyTorch's L2 form, g = grad + weight_decay *
+        p, the gradient of (weight_decay / 2) * ||p||^2 added to the loss (the book's
+        section 6.4.1). AdamW replaces it with its decoupled decay."""
+        if group["weight_decay"]:
+            return grad + group["weight_decay"] * p.data
+        return grad
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -173,7 +201,12 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what ``state_dict()`` gave (for the same parameters, in the same
-        groups): the hyperparameters of every group and the state of every parameter."""
+        groups): the hyperparameters of every group and the state of every parameter.
+
+        Everything is checked before anything changes (ValueError naming the problem):
+        the group sizes, each group's hyperparameters (this optimizer's, plus the
+        "initial_lr" a learning rate scheduler adds; another optimizer's state_dict is
+        refused), their values, and each state's parameter index and array shapes."""
         name, params = type(self).__name__, self.params
         saved_groups = state_dict["param_groups"]
         sizes = [len(g["params"]) for g in self.param_groups]
@@ -183,9 +216,26 @@ class Optimizer:
                 f"{name}: load_state_dict got groups of {saved_sizes} parameters, but this "
                 f"optimizer has groups of {sizes}; build it with the same parameters"
             )
+        groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            keys = set(saved) - {"params", "initial_lr"}
+            if keys != set(self.defaults):
+                raise ValueError(
+                    f"{name}: load_state_dict got the state of another optimizer "
+                    f"({_optimizer_with(keys)}: hyperparameters {sorted(keys)}), but {name} "
+                    f"has {sorted(self.defaults)}; load one that {name}.state_dict() returned"
+                )
+            groups.append({**group, **{k: as_python(v) for k, v in saved.items() if k != "params"}})
+            self._check(groups[-1])
         state: dict[Tensor, dict[str, Any]] = {}
         for i, saved in state_dict["state"].items():
-            p = params[int(i)]
+            if not (isinstance(i, (int, np.integer)) and 0 <= i < len(params)):
+                raise ValueError(
+                    f"{name}: load_state_dict got a state for parameter {i!r}, but this "
+                    f"optimizer has {len(params)} parameter(s), numbered 0 to "
+                    f"{len(params) - 1}; load a state_dict saved for the same parameters"
+                )
+            p = params[i]
             state[p] = {}
             for key, value in saved.items():
                 if isinstance(value, np.ndarray):
@@ -196,9 +246,20 @@ class Optimizer:
                         )
                     value = value.astype(p.dtype)  # a copy, in the parameter's dtype
                 state[p][key] = value
-        for group, saved in zip(self.param_groups, saved_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
+        for group, checked in zip(self.param_groups, groups):
+            group.update(checked)
         self.state = state
+
+
+def _optimizer_with(hyperparameters: set[str]) -> str:
+    """The name of the optimizer(s) of this module taking exactly these hyperparameters
+    (its constructor's arguments but ``params``), for messages: "SGD", "Adam or AdamW"."""
+    names = [
+        cls.__name__
+        for cls in (SGD, Adagrad, RMSprop, Adam, AdamW)
+        if set(inspect.signature(cls).parameters) - {"params"} == hyperparameters
+    ]
+    return " or ".join(names) or "an unknown optimizer"
 
 
 class SGD(Optimizer):
@@ -239,9 +300,10 @@ class SGD(Optimizer):
     def _check(self, group: ParamGroup) -> None:
         super()._check(group)
         momentum = group["momentum"]
-        self._require(momentum >= 0, f"momentum must be >= 0, got {momentum}")
+        require(self, momentum >= 0, f"momentum must be >= 0, got {momentum}")
         if group["nesterov"]:
-            self._require(
+            require(
+                self,
                 momentum > 0 and group["dampening"] == 0,
                 f"Nesterov momentum requires a momentum and zero dampening, got "
                 f"momentum={momentum}, dampening={group['dampening']}",
@@ -250,13 +312,11 @@ class SGD(Optimizer):
     def _update(
         self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: ParamGroup
     ) -> None:
-        momentum, g = group["momentum"], grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        momentum, g = group["momentum"], self._weight_decay(p, grad, group)
         if momentum:
             b = state.get("momentum_buffer")
             if b is None:
-                b = state["momentum_buffer"] = g.copy()
+                b = state["momentum_buffer"] = np.array(g, dtype=p.dtype)  # a copy
             else:
                 b *= momentum
                 b += (1 - group["dampening"]) * g if group["dampening"] else g  # no copy
@@ -298,7 +358,7 @@ class Adagrad(Optimizer):
     def _check(self, group: ParamGroup) -> None:
         super()._check(group)
         for key in ("lr_decay", "initial_accumulator_value", "eps"):
-            self._require(group[key] >= 0, f"{key} must be >= 0, got {group[key]}")
+            require(self, group[key] >= 0, f"{key} must be >= 0, got {group[key]}")
 
     def _update(
         self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: ParamGroup
@@ -307,9 +367,7 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
         state["step"] += 1
-        g = grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g = self._weight_decay(p, grad, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
         p -= clr * (g / (np.sqrt(state["sum"]) + group["eps"]))
@@ -355,7 +413,7 @@ class RMSprop(Optimizer):
     def _check(self, group: ParamGroup) -> None:
         super()._check(group)
         for key in ("alpha", "eps", "momentum"):
-            self._require(group[key] >= 0, f"{key} must be >= 0, got {group[key]}")
+            require(self, group[key] >= 0, f"{key} must be >= 0, got {group[key]}")
 
     def _update(
         self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: ParamGroup
@@ -369,9 +427,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
-        g = grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g = self._weight_decay(p, grad, group)
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * g * g
@@ -424,10 +480,10 @@ class Adam(Optimizer):
 
     def _check(self, group: ParamGroup) -> None:
         super()._check(group)
-        self._require(group["eps"] >= 0, f"eps must be >= 0, got {group['eps']}")
+        require(self, group["eps"] >= 0, f"eps must be >= 0, got {group['eps']}")
         for i, beta in enumerate(group["betas"]):
-            self._require(
-                0 <= beta < 1, f"betas[{i}] must be in [0, 1), got {beta} (e.g. (0.9, 0.999))"
+            require(
+                self, 0 <= beta < 1, f"betas[{i}] must be in [0, 1), got {beta} (e.g. (0.9, 0.999))"
             )
 
     def _update(
@@ -442,7 +498,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        g = self._decay(p, grad, group)
+        g = self._weight_decay(p, grad, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (1 - b1) * (g - m)  # = b1 m + (1 - b1) g, as torch's lerp_
         v *= b2
@@ -452,12 +508,6 @@ class Adam(Optimizer):
             v = state["max_exp_avg_sq"]
         denominator = np.sqrt(v) / (1 - b2**t) ** 0.5 + group["eps"]
         p -= group["lr"] / (1 - b1**t) * (m / denominator)
-
-    def _decay(self, p: Tensor, grad: np.ndarray, group: ParamGroup) -> np.ndarray:
-        """Adam's weight decay: the L2 penalty's gradient, weight_decay * p, added to g."""
-        if group["weight_decay"]:
-            return grad + group["weight_decay"] * p.data
-        return grad
 
 
 class AdamW(Adam):
@@ -482,7 +532,8 @@ class AdamW(Adam):
     ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
-    def _decay(self, p: Tensor, grad: np.ndarray, group: ParamGroup) -> np.ndarray:
+    def _weight_decay(self, p: Tensor, grad: np.ndarray, group: ParamGroup) -> np.ndarray:
+        """AdamW's decoupled decay: shrink p in place; the gradient is left as it is."""
         if group["weight_decay"]:
             p *= 1 - group["lr"] * group["weight_decay"]
         return grad

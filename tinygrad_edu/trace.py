@@ -1,0 +1,1066 @@
+"""Graph mode: trace a function once, then replay its ops fast.
+
+Eager execution (this library, PyTorch, TensorFlow 2) pays for every op as it runs:
+Python dispatch, checks, a new Tensor, a new output array, and the bookkeeping of the
+graph. TensorFlow 1 paid it once: you built a graph, then a session ran it many times.
+``trace`` gets the second behaviour from eager code, as ``tf.function``,
+``torch.jit.trace`` and tinygrad's ``TinyJit`` do::
+
+    fast = trace(model, x_example)      # runs model(x_example) once, recording its ops
+    probs = fast(x)                     # replays them on x: same shape and dtype
+
+The one run records the graph as usual (each op remembers its inputs). ``trace`` then walks
+it (``autograd.graph_ops``) and writes a **plan**: a fixed list of steps, each a numpy call
+that writes into an output buffer allocated once (``out=``), some fused (``linear`` is
+``matmul`` then ``+ bias`` in place; ``sigmoid`` is four in-place passes over one buffer;
+softmax cross-entropy is the book's SoftmaxWithLoss). Replaying the plan skips everything
+eager mode pays per op, which is why graph mode is fast. ``print(fast)`` lists the plan and
+``viz.draw_graph(fast.graph)`` draws the graph it came from.
+
+``trace_step`` does the same for a whole training step: forward, loss, backward (a fixed
+list of gradient steps into preallocated buffers) and the optimizer's update, in place::
+
+    step = trace_step(model, F.cross_entropy, optimizer, x_batch, t_batch)
+    for x_batch, t_batch in loader:
+        loss = step(x_batch, t_batch)   # = zero_grad(), loss.backward(), optimizer.step()
+
+**What a trace freezes (the TF1 lesson).** Python runs only once, at trace time; the plan
+holds the ops that run did, nothing else. A Python ``if`` or ``for`` that looked at the
+data was decided for the example and stays decided::
+
+    def f(x):
+        if x.sum() > 0:                 # decided once, at trace time
+            return x * 2
+        return -x
+
+    g = trace(f, np.ones(3))            # the example has a positive sum: the plan is x * 2
+    g(-np.ones(3))                      # Tensor([-2., -2., -2.]): x * 2 again, not -x
+
+TensorFlow 1 had ``tf.cond`` and ``tf.while_loop`` for this; here, keep data-dependent
+decisions outside the traced function (or trace one function per branch). Frozen in the
+same way, silently: random numbers drawn in Python (``F.dropout``'s mask: trace with the
+model in ``eval()`` mode), module state such as ``model.training``, forward hooks (they run
+at trace time only), and a mask or index computed from the data outside the ops, such as
+``x * (x > 0)`` (a comparison gives a constant: use ``relu``) or labels turned into one-hot
+rows with numpy (pass the class indices to ``cross_entropy`` as they are).
+
+What a trace refuses, with an error naming the cause:
+
+* a function that returns no Tensor, or returns one no recorded op computed (``argmax``,
+  a comparison, a constant): the replay could not recompute it;
+* reading values inside the function, ``.item()``, ``.numpy()``, ``float(t)``, ``int(t)``,
+  ``np.asarray(t)`` on a tensor that depends on the inputs: that number would be frozen
+  into the plan (read it outside the traced function instead);
+* calling ``backward()`` inside ``trace`` (use ``trace_step``), or a loss function that
+  calls it inside ``trace_step``;
+* an op that cannot be replayed: ``batch_norm`` in training mode, whose running
+  statistics are updated outside the op (trace the model in ``eval()`` mode);
+* with ``retrace=False``, inputs of other shapes or dtypes than the examples.
+
+**Shapes and dtypes.** A plan is valid for the shapes and dtypes it was traced with. A call
+with others traces again (``retrace=True``, the default: ``fn`` runs once more, eagerly,
+on the new inputs) and keeps up to ``max_plans`` plans, one per input signature, so that
+alternating batch sizes (the last, smaller batch of an epoch) does not retrace each time;
+``retrace=False`` raises a ValueError instead.
+
+**Results.** The replay returns what ``fn`` returned, as Tensors without a graph (use
+``trace_step`` to train). By default they are copies (``copy=True``): the plan's buffers
+are reused by the next call, so a result you keep is never changed behind your back. With
+``copy=False`` the results are the buffers themselves, faster, but the next call overwrites
+them: copy what you keep, and do not feed them back in as inputs.
+
+**Parameters** are read by reference: an optimizer's in-place update or
+``load_state_dict`` is seen by the next call; a tensor whose ``.data`` is replaced by
+another array is not (trace again).
+"""
+
+from __future__ import annotations
+
+import copy as copying
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import ops
+from tinygrad_edu.autograd import graph_ops
+from tinygrad_edu.functional.linear import Linear
+from tinygrad_edu.functional.loss import CrossEntropy
+from tinygrad_edu.functional.normalization import BatchNorm
+from tinygrad_edu.grad_mode import mode
+from tinygrad_edu.ops import Function
+from tinygrad_edu.optim.optimizer import SGD, Optimizer
+from tinygrad_edu.tensor import Tensor, inplace_clock
+
+Key = tuple[tuple[tuple[int, ...], np.dtype], ...]  # the inputs' (shape, dtype): one plan each
+Written = tuple[str, Callable[[], None]]  # a step written out: (how it computes, the code)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class Step:
+    """One line of a plan: ``text`` says what it computes, ``run()`` computes it, on the
+    plan's arrays (``Plan.env``), writing into buffers allocated once where it can."""
+
+    text: str
+    run: Callable[[], None]
+
+
+@dataclass
+class Plan:
+    """The static program traced for one set of input shapes and dtypes.
+
+    ``env`` holds every array the steps use, by position (its "slots"): the inputs (set at
+    each call), the parameters and constants (by reference), the buffers the steps write
+    into, and the results of the generic steps (new arrays at each call). ``steps`` run in
+    order; the results are then read from ``output_slots``.
+    """
+
+    key: Key
+    signature: list[Any] = field(default_factory=list)  # the key as a list, for a fast ==
+    env: list[Any] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # a label per slot, for print()
+    steps: list[Step] = field(default_factory=list)
+    input_slots: list[int] = field(default_factory=list)
+    output_slots: list[int] = field(default_factory=list)
+    form: type | None = None  # fn returned a Tensor (None), or a tuple or list of them
+    graph: Tensor | None = None  # the (first) output of the traced run, for draw_graph
+    parameters: list[tuple[Tensor, int]] = field(default_factory=list)  # (p, its grad slot)
+    runs: list[Callable[[], None]] = field(default_factory=list)  # the steps' run, for speed
+    overflow_expected: bool = False  # run with numpy's overflow warning off (sigmoid)
+    generic: bool = False  # some steps call an op's own forward or backward
+
+    def slot(self, value: Any, name: str) -> int:
+        """Give ``value`` a slot in ``env``; returns its position."""
+        self.env.append(value)
+        self.names.append(name)
+        return len(self.env) - 1
+
+    def buffer(self, shape: tuple[int, ...], dtype: np.dtype, name: str) -> int:
+        """A slot holding a new array of ``shape`` and ``dtype``, written by a step."""
+        return self.slot(np.empty(shape, dtype), name)
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[Any]:
+        """Put the inputs in their slots, run every step, return the output arrays."""
+        env = self.env
+        for slot, array in zip(self.input_slots, arrays):
+            env[slot] = array
+        if self.generic:  # ops' own forward and backward: on arrays, unrecorded
+            previous, mode.grad_enabled = mode.grad_enabled, False
+            try:
+                if self.overflow_expected:
+                    with np.errstate(over="ignore"):
+                        for run in self.runs:
+                            run()
+                else:
+                    for run in self.runs:
+                        run()
+            finally:
+                mode.grad_enabled = previous
+        elif self.overflow_expected:  # a sigmoid's e^-x may overflow to inf, harmlessly
+            with np.errstate(over="ignore"):
+                for run in self.runs:
+                    run()
+        else:
+            for run in self.runs:
+                run()
+        return [env[slot] for slot in self.output_slots]
+
+    def describe(self, slot: int) -> str:
+        """``name (shape) dtype`` of a slot, as traced."""
+        value = self.env[slot]
+        if isinstance(value, np.ndarray):
+            return f"{self.names[slot]} {value.shape} {value.dtype}"
+        return self.names[slot]
+
+    def __str__(self) -> str:
+        inputs = ", ".join(self.describe(s) for s in self.input_slots)
+        lines = [f"plan for inputs {inputs}: {len(self.steps)} steps"]
+        width = len(str(len(self.steps)))
+        lines += [f"  {i:>{width}}. {step.text}" for i, step in enumerate(self.steps, 1)]
+        outputs = ", ".join(self.names[s] for s in self.output_slots)
+        lines.append(f"  returns {outputs}")
+        return "\n".join(lines)
+
+
+class Traced:
+    """A function traced into plans (see the module's docstring); made by ``trace`` and
+    ``trace_step``. Call it with inputs of the traced shapes and dtypes.
+
+    Attributes:
+        graph: the graph recorded when the function was first traced (its first output,
+            or the loss), for ``viz.draw_graph(traced.graph)``.
+        plans: the plans built so far, one per input signature (the last used first).
+        copy, retrace, max_plans: as given to ``trace``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        build: Callable[[list[np.ndarray], Key], Plan],
+        examples: Sequence[Any],
+        copy: bool,
+        retrace: bool,
+        max_plans: int,
+    ):
+        if isinstance(max_plans, bool) or not isinstance(max_plans, int) or max_plans < 1:
+            raise ValueError(f"{name}: max_plans must be a positive integer, got {max_plans!r}")
+        self.name, self._build = name, build
+        self.copy, self.retrace, self.max_plans = bool(copy), bool(retrace), max_plans
+        arrays = _input_arrays(name, examples, None)
+        self._plans: dict[Key, Plan] = {}
+        self._current = self._trace(arrays, _key(arrays))
+        self.graph = self._current.graph
+
+    @property
+    def plans(self) -> list[Plan]:
+        return [self._current, *(p for p in self._plans.values() if p is not self._current)]
+
+    def __call__(self, *inputs: Any) -> Any:
+        arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
+        plan = self._current
+        if [(a.shape, a.dtype) for a in arrays] != plan.signature:
+            plan = self._current = self._plan_for(inputs)
+        results = plan.run(arrays)
+        for p, slot in plan.parameters:  # trace_step: this step's gradients, as eager gives
+            if p.grad is None or p.grad.data is not plan.env[slot]:
+                p.grad = Tensor(plan.env[slot])
+        copy = self.copy
+        if plan.form is None:
+            return Tensor(results[0].copy() if copy else results[0])
+        return plan.form(Tensor(r.copy() if copy else r) for r in results)
+
+    def _plan_for(self, inputs: tuple[Any, ...]) -> Plan:
+        """The plan for inputs of a new signature: kept from before, or traced now."""
+        arrays = _input_arrays(self.name, inputs, len(self._current.input_slots))
+        key = _key(arrays)
+        if key in self._plans:
+            return self._plans[key]
+        if not self.retrace:
+            given = ", ".join(f"{s} {d}" for s, d in key)
+            traced = ", ".join(f"{s} {d}" for s, d in self._current.key)
+            raise ValueError(
+                f"{self.name}: inputs of shapes and dtypes {given}, but the plan was traced "
+                f"for {traced}; call it with the traced shapes, or trace with retrace=True "
+                f"(the default) to build one plan per signature"
+            )
+        return self._trace(arrays, key)
+
+    def _trace(self, arrays: list[np.ndarray], key: Key) -> Plan:
+        plan = self._build(arrays, key)
+        if len(self._plans) >= self.max_plans:  # forget the oldest
+            del self._plans[next(iter(self._plans))]
+        self._plans[key] = plan
+        return plan
+
+    def __str__(self) -> str:
+        return f"{self!r}\n{self._current}"
+
+    def __repr__(self) -> str:
+        return f"<Traced {self.name}: {len(self._plans)} plan(s), copy={self.copy}>"
+
+
+def trace(
+    fn: Callable[..., Any],
+    *example_inputs: Any,
+    copy: bool = True,
+    retrace: bool = True,
+    max_plans: int = 8,
+) -> Traced:
+    """Trace ``fn`` on ``example_inputs`` into a plan; return a callable that replays it.
+
+    Args:
+        fn: a function (or a Module) of Tensors returning a Tensor, or a tuple or list of
+            Tensors, computed with this library's ops from its inputs and parameters.
+        example_inputs: arrays or Tensors (numbers become 0-d arrays); each is one input of
+            ``fn``, which receives Tensors. Later calls take inputs of the same shapes and
+            dtypes.
+        copy: return copies of the results (True), or the plan's buffers themselves,
+            overwritten by the next call (False).
+        retrace: on inputs of other shapes or dtypes, trace again (True) or raise a
+            ValueError (False).
+        max_plans: how many plans (input signatures) to keep.
+
+    Returns:
+        a ``Traced``: ``traced(*inputs)`` returns what ``fn`` returned, as Tensors without
+        a graph; ``print(traced)`` lists the plan; ``traced.graph`` can be drawn.
+
+    Python control flow inside ``fn`` is decided once, at trace time (see the module's
+    docstring for this and for what cannot be traced).
+    """
+    if not callable(fn):
+        raise TypeError(f"trace: fn must be callable, got {type(fn).__name__}")
+    name = f"trace({getattr(fn, '__name__', type(fn).__name__)})"
+
+    def build(arrays: list[np.ndarray], key: Key) -> Plan:
+        inputs = _traced_inputs(arrays)
+        with _Recording(name, inputs):
+            result = fn(*inputs)
+        form, outputs = _outputs(name, result)
+        builder = _Builder(name, key, inputs, arrays)
+        builder.forward(outputs, training_ops=set())
+        builder.plan.form = form
+        return builder.finish(outputs)
+
+    return Traced(name, build, example_inputs, copy, retrace, max_plans)
+
+
+def trace_step(
+    model: Callable[[Tensor], Tensor],
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    optimizer: Optimizer,
+    x: Any,
+    target: Any,
+    *,
+    retrace: bool = True,
+    max_plans: int = 8,
+) -> Traced:
+    """Trace one training step into a plan: ``step(x, target)`` then does, in place,
+
+        loss = loss_fn(model(x), target)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+
+    and returns the loss (a scalar Tensor, a copy). Gradients are computed for the
+    optimizer's parameters only, into buffers allocated once; after a call each of those
+    parameters' ``.grad`` is that step's gradient (the plan's buffer: the next step
+    overwrites it; copy it to keep it). The update is the optimizer's own rule
+    (``optimizer._update``; plain SGD runs as two in-place numpy calls), reading its
+    hyperparameters at each step, so learning rate schedules work. Tracing runs the
+    forward pass once on ``x`` and ``target`` and changes nothing: the first call is the
+    first step.
+
+    Args:
+        model: a Module (or a function) of the input batch.
+        loss_fn: ``loss_fn(output, target)`` -> a scalar Tensor, e.g. ``F.cross_entropy``;
+            it must not call ``backward()``.
+        optimizer: an optimizer of this library holding the parameters to train.
+        x, target: an example batch: arrays or Tensors (class indices stay integers).
+        retrace, max_plans: as for ``trace`` (the last, smaller batch of an epoch gets its
+            own plan).
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"trace_step: optimizer must be an optimizer of tinygrad_edu.optim (SGD, Adam, "
+            f"...), got {type(optimizer).__name__}"
+        )
+    name = f"trace_step({type(model).__name__}, {type(optimizer).__name__})"
+
+    def build(arrays: list[np.ndarray], key: Key) -> Plan:
+        inputs = _traced_inputs(arrays)
+        with _Recording(name, inputs):
+            loss = loss_fn(model(inputs[0]), inputs[1])
+        if not isinstance(loss, Tensor) or loss.size != 1 or loss.creator is None:
+            got = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
+            raise TypeError(
+                f"{name}: loss_fn must return the loss, a one-element Tensor computed from "
+                f"the model's output, got {got}"
+            )
+        builder = _Builder(name, key, inputs, arrays)
+        trained = {id(p) for p in optimizer.params}
+        builder.reaching = builder.ops_reaching(loss, trained)
+        builder.forward([loss], training_ops=builder.reaching)
+        builder.backward(loss, optimizer)
+        return builder.finish([loss])
+
+    return Traced(name, build, (x, target), True, retrace, max_plans)
+
+
+# ------------------------------------------------------------------------ tracing
+
+
+class _Recording:
+    """Run the traced function with recording on and ``mode.tracing`` naming its inputs,
+    so that reading their values (``.item()``, ``.numpy()``, ...) raises; turn a
+    ``backward()`` inside it into a clear error."""
+
+    def __init__(self, name: str, inputs: list[Tensor]):
+        self.name, self.ids = name, frozenset(id(t) for t in inputs)
+
+    def __enter__(self) -> None:
+        self.previous = mode.grad_enabled, mode.tracing
+        mode.grad_enabled, mode.tracing = True, self.ids
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        mode.grad_enabled, mode.tracing = self.previous
+
+
+def _traced_inputs(arrays: list[np.ndarray]) -> list[Tensor]:
+    """The inputs as the traced function sees them: new Tensors sharing the arrays, float
+    ones requiring grad, so that every op computed from them is recorded."""
+    return [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+
+
+def _input_arrays(name: str, inputs: Sequence[Any], count: int | None) -> list[np.ndarray]:
+    """The arrays of the inputs (Tensors, arrays, numbers), checked."""
+    if count is not None and len(inputs) != count:
+        raise TypeError(f"{name}: takes {count} input(s), got {len(inputs)}")
+    arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
+    for i, a in enumerate(arrays):
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: input {i} must hold numbers, got {a.dtype} values")
+    return arrays
+
+
+def _key(arrays: list[np.ndarray]) -> Key:
+    return tuple([(a.shape, a.dtype) for a in arrays])
+
+
+def _outputs(name: str, result: Any) -> tuple[type | None, list[Tensor]]:
+    """What the traced function returned: (None, [t]) for a Tensor, (tuple or list, the
+    Tensors) for a tuple or list of them."""
+    if isinstance(result, Tensor):
+        return None, [result]
+    if isinstance(result, (tuple, list)) and result and all(isinstance(t, Tensor) for t in result):
+        return type(result), list(result)
+    raise TypeError(
+        f"{name}: the traced function returned {type(result).__name__}, not a Tensor; it must "
+        f"return a Tensor, or a tuple or list of Tensors, computed from its inputs "
+        f"(a number read with .item() would be frozen into the plan)"
+    )
+
+
+# ------------------------------------------------------------------------ building
+
+
+@dataclass
+class _Node:
+    """What the builder knows of one recorded op: its input and output slots; ``generic``,
+    the op's copy that the generic steps call (None when its steps are written out
+    here); ``keep``, buffers its forward step shares with its backward step."""
+
+    op: Function
+    ins: list[int]
+    out: int
+    generic: Function | None = None
+    keep: dict[str, Any] = field(default_factory=dict)
+
+
+class _Builder:
+    """Walks the recorded graph and writes the plan: forward, then (trace_step) backward
+    and the optimizer's update."""
+
+    def __init__(self, name: str, key: Key, inputs: list[Tensor], arrays: list[np.ndarray]):
+        self.name, self.plan = name, Plan(key)
+        self.slots: dict[int, int] = {}  # id of a Tensor (input, parameter, op output) -> slot
+        self.arrays = arrays
+        self.nodes: dict[Function, _Node] = {}
+        self.reaching: set[Function] = set()  # trace_step: the ops backward goes through
+        self.dynamic: set[int] = set()  # slots set at each call: inputs, generic results
+        self.order: list[Function] = []  # producers first
+        self.keep_alive: list[Any] = list(inputs)  # ids above stay valid while we build
+        for i, (t, a) in enumerate(zip(inputs, arrays)):
+            self.slots[id(t)] = self.plan.slot(a, f"in{i}")
+            self.plan.input_slots.append(self.slots[id(t)])
+            self.dynamic.add(self.slots[id(t)])
+
+    # ------------------------------------------------------------------ slots
+    def tensor_slot(self, t: Tensor) -> int:
+        """The slot of a Tensor an op used: an input, an op's output, or (new) a parameter
+        or a constant tensor, read by reference."""
+        if id(t) not in self.slots:
+            if t.creator is not None:  # pragma: no cover - the topological order prevents it
+                raise RuntimeError(f"{self.name}: internal error, '{t.creator.name}' not planned")
+            self.check_not_input(t.data, f"a tensor '{t.name or 'without a name'}'")
+            label = t.name or (f"p{len(self.slots)}" if t.requires_grad else f"c{len(self.slots)}")
+            self.slots[id(t)] = self.plan.slot(t.data, label)
+            self.keep_alive.append(t)
+        return self.slots[id(t)]
+
+    def constant_slot(self, value: Any, where: str) -> int:
+        """The slot of a non-Tensor input of an op (a number, an array): one of the traced
+        inputs' arrays itself (followed at each call), else a constant."""
+        for i, a in enumerate(self.arrays):
+            if value is a:
+                return self.plan.input_slots[i]
+        self.check_not_input(value, where)
+        text = repr(value) if np.size(value) <= 4 else f"const{np.shape(value)}"
+        return self.plan.slot(value, text)
+
+    def check_not_input(self, value: Any, where: str) -> None:
+        """Refuse a constant that views an input's memory (``x.data``, ``x.detach()``,
+        ``x.data.reshape(...)`` inside the function): the plan would freeze it."""
+        if not isinstance(value, np.ndarray):
+            return
+        for i, a in enumerate(self.arrays):
+            if np.may_share_memory(value, a):
+                raise RuntimeError(
+                    f"{self.name}: {where} shares memory with input {i} but reached the ops "
+                    f"as a constant (through .data, detach() or a numpy function), so the "
+                    f"plan would keep the example's values; compute with Tensor operations "
+                    f"on the input instead"
+                )
+
+    def broadcast(self, slot: int, shape: tuple[int, ...]) -> int:
+        """The slot to read ``env[slot]`` from as an operand of an elementwise step with an
+        output of ``shape``. A fixed array (a parameter, a buffer) gets a new slot holding
+        it viewed in that shape (one element: as a 0-d array), made once: numpy is several
+        times faster on small arrays when it need not work out the broadcasting."""
+        value = self.plan.env[slot]
+        if slot in self.dynamic or not isinstance(value, np.ndarray) or value.shape == shape:
+            return slot
+        return self.plan.slot(_fast_view(value, shape), self.plan.names[slot])
+
+    # ---------------------------------------------------------------- forward
+    def ops_reaching(self, root: Tensor, trained: set[int]) -> set[Function]:
+        """The ops of ``root``'s graph whose output depends on a trained parameter: the
+        ones backward goes through."""
+        reaching: set[Function] = set()
+        for op in reversed(self.graph(root)):
+            for x in op.inputs:
+                if isinstance(x, Tensor) and (id(x) in trained or x.creator in reaching):
+                    reaching.add(op)
+                    break
+        return reaching
+
+    def graph(self, root: Tensor) -> list[Function]:
+        """``graph_ops(root)``, with a clear error if the traced function ran backward."""
+        try:
+            return graph_ops(root)
+        except RuntimeError:
+            raise RuntimeError(
+                f"{self.name}: the recorded graph was freed by a backward() inside the traced "
+                f"function; trace records the forward pass only: to trace a training step, "
+                f"use trace_step(model, loss_fn, optimizer, x, target), whose loss_fn returns "
+                f"the loss without calling backward()"
+            ) from None
+
+    def forward(self, outputs: list[Tensor], training_ops: set[Function]) -> None:
+        """Plan the ops that compute ``outputs``, producers first."""
+        order: dict[Function, None] = {}  # every op once, producers first
+        for t in outputs:
+            order.update(dict.fromkeys(reversed(self.graph(t))))
+        self.uses = {id(t): 1 for t in outputs}  # how many times each tensor is read
+        for op in order:
+            for x in op.inputs:
+                self.uses[id(x)] = self.uses.get(id(x), 0) + 1
+        for op in order:
+            self.plan_op(op, op in training_ops)
+        for i, t in enumerate(outputs):
+            if id(t) not in self.slots and not t.requires_grad:
+                raise RuntimeError(
+                    f"{self.name}: output {i} (shape {t.shape}, {t.dtype}) was not computed "
+                    f"by a recorded op (argmax, a comparison, an integer cast and constants "
+                    f"have no op), so the plan could not recompute it; return the scores and "
+                    f"take argmax outside the traced function"
+                )
+            self.plan.output_slots.append(self.tensor_slot(t))
+
+    def plan_op(self, op: Function, training: bool) -> None:
+        if isinstance(op, BatchNorm):
+            raise RuntimeError(
+                f"{self.name}: '{op.name}' in training mode updates its running statistics "
+                f"outside the op, which a plan cannot replay; trace the model in eval() mode "
+                f"(model.eval()), or train it eagerly"
+            )
+        out = op.output
+        assert out is not None  # held by its consumers' inputs (or is an output)
+        ins = [
+            self.tensor_slot(x)
+            if isinstance(x, Tensor)
+            else self.constant_slot(a, f"input {i} of '{op.name}'")
+            for i, (x, a) in enumerate(zip(op.inputs, op.input_arrays))
+        ]
+        uniform = _same_float_dtype(out.data, [self.plan.env[i] for i in ins])
+        node = _Node(op, ins, -1)
+        self.nodes[op], node.out = node, self.plan.slot(None, f"t{len(self.nodes)}")
+        self.slots[id(out)] = node.out
+        self.keep_alive.append(out)
+        self.order.append(op)
+        kind = type(op)
+        rule = FORWARD_RULES.get(kind) if uniform else None
+        if training and kind not in BACKWARD_RULES:
+            rule = None  # its backward is generic: it needs the op's own forward state
+        if rule is not None and self.fuse(node):
+            return
+        if rule is not None:
+            self.plan.env[node.out] = np.empty(out.shape, out.dtype)
+            written = rule(self, node)
+            if written is not None:
+                how, run = written
+                node.keep["step"] = len(self.plan.steps)
+                self.add(f"{self.call_text(node)}  [{how}]", run)
+                return
+        self.generic_forward(node)
+
+    def fuse(self, node: _Node) -> bool:
+        """Fuse a sigmoid or a relu into the step of the linear op just before it, when
+        nothing else reads that op's output (its backward does not): one step, one
+        buffer, the activation computed in place. Returns whether it did."""
+        op, steps = node.op, self.plan.steps
+        activation = ACTIVATIONS.get(type(op))
+        producer = self.nodes.get(op.inputs[0].creator) if activation else None
+        if (
+            activation is None
+            or producer is None
+            or not isinstance(producer.op, Linear)
+            or producer.keep.get("step") != len(steps) - 1  # its step is the last one
+            or len(producer.ins) != 3  # with a bias
+            or self.uses[id(op.inputs[0])] != 1
+        ):
+            return False
+        node.out = self.plan.slot(self.plan.env[producer.out], self.plan.names[node.out])
+        self.slots[id(op.output)] = node.out
+        how, run = _linear_activation(self, producer, activation)
+        args = ", ".join(self.plan.names[i] for i in producer.ins)
+        z = self.plan.env[node.out]
+        text = f"{self.plan.names[node.out]} = {op.name}(linear({args})) {z.shape} {z.dtype}"
+        steps[-1] = Step(f"{text}  [{how}]", run)
+        return True
+
+    def generic_forward(self, node: _Node) -> None:
+        """The op's own ``forward`` on the arrays, on a copy of the op (its state, such as
+        an axis, stays; what it saves for backward is refreshed at each call)."""
+        op = copying.copy(node.op)
+        node.generic = op
+        self.plan.generic = True
+        self.dynamic.add(node.out)
+        traced_output = node.op.output
+        assert traced_output is not None
+        self.plan.env[node.out] = traced_output.data  # until the first call: its shape
+        moving = self.moving_attributes(op)
+        holder = Tensor(np.empty(0))  # the output, as ``saved_output()`` reads it
+        op._output = weakref.ref(holder)
+        node.keep["holder"] = holder
+        env, ins, out = self.plan.env, node.ins, node.out
+
+        def run() -> None:
+            for attribute, slot in moving:
+                setattr(op, attribute, env[slot])
+            arrays = [env[i] for i in ins]
+            op.input_arrays = arrays
+            result = np.asarray(op.forward(*arrays))
+            holder.data = env[out] = result
+
+        self.add(f"{self.call_text(node)}  [the op's forward: a new array]", run)
+
+    def moving_attributes(self, op: Function) -> list[tuple[str, int]]:
+        """Attributes of the op holding one of the traced inputs' arrays (the target of
+        ``cross_entropy``): (name, input slot), set again at each call."""
+        moving = []
+        for attribute, value in vars(op).items():
+            if attribute in ("inputs", "input_arrays", "_output"):
+                continue
+            for i, a in enumerate(self.arrays):
+                if value is a:
+                    moving.append((attribute, self.plan.input_slots[i]))
+                    break
+            else:
+                values = value if isinstance(value, tuple) else (value,)
+                for v in values:
+                    if any(v is a for a in self.arrays):
+                        raise RuntimeError(
+                            f"{self.name}: '{op.name}' keeps an input of the traced function "
+                            f"inside its '{attribute}' (an index?), which a plan cannot follow; "
+                            f"pass the input to an op as a Tensor instead"
+                        )
+                    self.check_not_input(v, f"the '{attribute}' of '{op.name}'")
+        return moving
+
+    # --------------------------------------------------------------- backward
+    def backward(self, loss: Tensor, optimizer: Optimizer) -> None:
+        """Plan the gradient of ``loss`` for the optimizer's parameters, then its update."""
+        trained = {id(p) for p in optimizer.params}
+        self.contributions: dict[int, list[int]] = {}  # tensor id -> slots of its gradients
+        seed = np.array(1, dtype=loss.dtype).reshape(loss.shape)  # d loss / d loss
+        self.contributions[id(loss)] = [self.plan.slot(seed, "1")]
+        for op in reversed(self.order):
+            node, out = self.nodes[op], op.output
+            assert out is not None
+            if id(out) not in self.contributions:
+                continue  # nothing it computed reaches a trained parameter
+            grad = self.gradient_slot(out)
+            needs = tuple(
+                isinstance(x, Tensor) and (id(x) in trained or x.creator in self.reaching)
+                for x in op.inputs
+            )
+            handed = {
+                i: self.plan.slot(None, f"d{self.plan.names[node.ins[i]]}")
+                for i, need in enumerate(needs)
+                if need
+            }
+            if node.generic is None:
+                how, run = BACKWARD_RULES[type(op)](self, node, grad, handed)
+            else:
+                how, run = self.generic_backward(node, grad, handed)
+            targets = ", ".join(self.plan.names[slot] for slot in handed.values())
+            self.add(
+                f"{targets} = backward of {op.name} (d{self.plan.names[node.out]})  [{how}]", run
+            )
+            for index, slot in handed.items():
+                self.contributions.setdefault(id(op.inputs[index]), []).append(slot)
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if id(p) in self.contributions:
+                    slot = self.gradient_slot(p)
+                    self.plan.parameters.append((p, slot))
+                    self.update(optimizer, p, group, slot)
+
+    def gradient_slot(self, t: Tensor) -> int:
+        """The slot of d loss / d t: its one contribution, or a buffer summing them."""
+        parts = self.contributions[id(t)]
+        if len(parts) == 1:
+            return parts[0]
+        env = self.plan.env
+        total = self.plan.buffer(t.shape, t.dtype, f"d{self.plan.names[self.tensor_slot(t)]}")
+        first, rest = parts[0], parts[1:]
+
+        def run() -> None:
+            np.add(env[first], env[rest[0]], out=env[total])
+            for slot in rest[1:]:
+                np.add(env[total], env[slot], out=env[total])
+
+        self.add(f"{self.plan.names[total]} = sum of {len(parts)} gradients", run)
+        return total
+
+    def generic_backward(self, node: _Node, grad: int, handed: dict[int, int]) -> Written:
+        """The op's own ``backward`` (on the state its generic forward step refreshed); each
+        gradient summed back to its input's shape and cast to its dtype, as autograd does."""
+        op, env = node.generic, self.plan.env
+        assert op is not None
+        op.needs_input_grad = tuple(i in handed for i in range(len(node.ins)))
+        self.dynamic.update(handed.values())
+        inputs = node.op.inputs
+        fitted = [(i, slot, inputs[i].shape, inputs[i].dtype) for i, slot in handed.items()]
+
+        def run() -> None:
+            grads = op.backward(env[grad])
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            for i, slot, shape, dtype in fitted:
+                env[slot] = _fit(grads[i], shape, dtype)
+
+        return "the op's backward: new arrays", run
+
+    def update(self, optimizer: Optimizer, p: Tensor, group: dict[str, Any], grad: int) -> None:
+        """The optimizer's update of ``p``, in place. Plain SGD (no momentum, no weight
+        decay) is written out: p -= lr * g in two numpy calls; everything else calls the
+        optimizer's own rule, ``_update``."""
+        env, data = self.plan.env, p.data
+        scaled = np.empty_like(data)
+        plain_sgd = type(optimizer) is SGD
+        self.plan.generic = True  # _update computes on p under no_grad()
+        state = optimizer.state
+
+        def run() -> None:
+            g = env[grad]
+            if plain_sgd and not (group["momentum"] or group["weight_decay"]):
+                np.multiply(g, group["lr"], out=scaled)
+                np.subtract(data, scaled, out=data)
+                inplace_clock.mark_changed(data)
+            else:
+                optimizer._update(p, g, state.setdefault(p, {}), group)
+
+        label = p.name or self.plan.names[self.tensor_slot(p)]
+        self.add(f"update {label} ({type(optimizer).__name__}, in place)", run)
+
+    # ------------------------------------------------------------------ helpers
+    def add(self, text: str, run: Callable[[], None]) -> None:
+        self.plan.steps.append(Step(text, run))
+
+    def call_text(self, node: _Node) -> str:
+        names = self.plan.names
+        args = ", ".join(names[i] for i in node.ins)
+        out = self.plan.env[node.out]
+        shape = f" {out.shape} {out.dtype}" if isinstance(out, np.ndarray) else ""
+        return f"{names[node.out]} = {node.op.name}({args}){shape}"
+
+    def finish(self, outputs: list[Tensor]) -> Plan:
+        """Free the recorded graph's arrays (it stays drawable, as after backward) and
+        return the plan."""
+        self.plan.graph = outputs[0]
+        self.plan.runs = [step.run for step in self.plan.steps]
+        self.plan.signature = list(self.plan.key)
+        for op in self.order:  # producers first, as backward releases them
+            if op.inputs is not None:
+                op.release()
+        self.keep_alive.clear()
+        return self.plan
+
+
+def _fast_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` viewed as an operand for an output of ``shape``: 0-d if it holds one
+    number, else broadcast to ``shape`` (shares its memory: later changes show)."""
+    return array.reshape(()) if array.size == 1 else np.broadcast_to(array, shape)
+
+
+def _same_float_dtype(out: np.ndarray, values: list[Any]) -> bool:
+    """Whether the output and every array input share one float dtype (numbers may mix
+    in): the written-out steps assume it; other ops run their own forward."""
+    if out.dtype.kind != "f":
+        return False
+    return all(v.dtype == out.dtype for v in values if isinstance(v, np.ndarray))
+
+
+def _fit(gradient: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A gradient as autograd hands it to an input: an array of the input's shape (the
+    broadcast axes summed away) and dtype."""
+    if isinstance(gradient, Tensor):
+        gradient = gradient.data
+    gradient = np.asarray(gradient if gradient is not None else np.zeros(shape, dtype))
+    lead = gradient.ndim - len(shape)
+    if lead > 0:
+        gradient = gradient.sum(axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and gradient.shape[i] != 1)
+    if stretched:
+        gradient = gradient.sum(axis=stretched, keepdims=True)
+    return gradient.astype(dtype, copy=False)
+
+
+# ---------------------------------------------------------------- written-out steps
+#
+# Each forward rule returns (how, run): ``run`` computes the op's output into its buffer,
+# ``env[node.out]``, allocated once, with numpy's ``out=``; or None to leave the op to its
+# own forward. Each backward rule writes d loss / d input into new buffers (``handed``:
+# input index -> slot). They compute what the op's forward and backward compute, in the
+# same order, so the results agree with eager mode to rounding. No step ever writes into
+# an array it did not allocate (gradients may be shared, as in autograd).
+
+
+def _linear_forward(b: _Builder, node: _Node) -> Written:
+    """y = x W (+ bias), fused: the product into the buffer, the bias added in place."""
+    env, ins, y = b.plan.env, node.ins, b.plan.env[node.out]
+    x, w = ins[0], ins[1]
+    product = np.dot if y.ndim == 2 else np.matmul  # the same for matrices; dot calls less
+    if len(ins) == 2:
+
+        def run() -> None:
+            product(env[x], env[w], out=y)
+
+        return "x @ W into a buffer", run
+    bias = b.broadcast(ins[2], y.shape)
+
+    def run_with_bias() -> None:
+        product(env[x], env[w], out=y)
+        np.add(y, env[bias], out=y)
+
+    return "fused: x @ W into a buffer, + bias in place", run_with_bias
+
+
+def _linear_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) -> Written:
+    """dx = g W^T, dW = x^T g, db = g summed over the batch (Linear.backward)."""
+    env, ins = b.plan.env, node.ins
+    x, w = ins[0], ins[1]
+    n_in, n_out = env[w].shape
+    for i, slot in handed.items():
+        env[slot] = np.empty(np.shape(env[ins[i]]), env[w].dtype)
+    dx, dw, db = (env[handed[i]] if i in handed else None for i in range(3))
+
+    product = np.dot if np.ndim(env[x]) == 2 else np.matmul  # dot: the same, called faster
+
+    def run() -> None:
+        g = env[grad]
+        if dx is not None:
+            product(g, env[w].T, out=dx)
+        rows = g.reshape(-1, n_out)
+        if dw is not None:
+            np.dot(env[x].reshape(-1, n_in).T, rows, out=dw)
+        if db is not None:
+            np.add.reduce(rows, axis=0, out=db)  # np.sum, unwrapped
+
+    return "matmuls into buffers", run
+
+
+def _elementwise_forward(b: _Builder, node: _Node) -> Written | None:
+    """A numpy ufunc into the buffer: exp, log, sqrt, tanh, -x, |x|, +, -, *, /, @."""
+    env, ins, y = b.plan.env, node.ins, b.plan.env[node.out]
+    ufunc = UFUNCS[type(node.op)]
+    if y.ndim == 0 and ufunc is np.matmul:
+        return None  # a dot product of two vectors: numpy's matmul has no 0-d out=
+    if len(ins) == 1:
+        (a,) = ins
+
+        def run() -> None:
+            ufunc(env[a], out=y)
+
+    else:
+        first, second = ins
+
+        def run() -> None:
+            ufunc(env[first], env[second], out=y)
+
+    return f"np.{ufunc.__name__} into a buffer", run
+
+
+def _relu_forward(b: _Builder, node: _Node) -> Written:
+    env, (x,), y = b.plan.env, node.ins, b.plan.env[node.out]
+
+    def run() -> None:
+        np.maximum(env[x], 0, out=y)
+
+    return "np.maximum into a buffer", run
+
+
+def _relu_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) -> Written:
+    """dx = g * (x > 0), with x > 0 read from the output (y > 0 where x > 0): the input
+    may be gone, when the relu was computed in place (``_Builder.fuse``)."""
+    env, y = b.plan.env, b.plan.env[node.out]
+    mask = np.empty(y.shape, bool)
+    dx = env[handed[0]] = np.empty_like(y)
+
+    def run() -> None:
+        np.greater(y, 0, out=mask)
+        np.multiply(env[grad], mask, out=dx)
+
+    return "mask and product into buffers", run
+
+
+def _sigmoid_forward(b: _Builder, node: _Node) -> Written:
+    """1 / (1 + e^-x) in four passes over one buffer. For x < -88 (float32), e^-x
+    overflows to inf and 1 / inf = 0, the right limit: the plan runs with numpy's overflow
+    warning off (one ``np.errstate`` per call rather than one per sigmoid)."""
+    env, (x,), y = b.plan.env, node.ins, b.plan.env[node.out]
+    b.plan.overflow_expected = True
+
+    def run() -> None:
+        np.negative(env[x], out=y)
+        np.exp(y, out=y)
+        np.add(y, 1, out=y)
+        np.reciprocal(y, out=y)
+
+    return "one buffer: 1 / (1 + exp(-x)) in place", run
+
+
+def _sigmoid_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) -> Written:
+    """dx = g * y * (1 - y)."""
+    env, y = b.plan.env, b.plan.env[node.out]
+    one_minus_y = np.empty_like(y)
+    dx = env[handed[0]] = np.empty_like(y)
+
+    def run() -> None:
+        np.multiply(env[grad], y, out=dx)
+        np.subtract(1, y, out=one_minus_y)
+        np.multiply(dx, one_minus_y, out=dx)
+
+    return "products into buffers", run
+
+
+def _linear_activation(b: _Builder, linear: _Node, activation: str) -> Written:
+    """sigmoid(x W + bias) or relu(x W + bias) in one step, in the linear op's buffer."""
+    env, (x, w, bias), y = b.plan.env, linear.ins, b.plan.env[linear.out]
+    bias = b.broadcast(bias, y.shape)
+    product = np.dot if y.ndim == 2 else np.matmul
+    if activation == "relu":
+
+        def run_relu() -> None:
+            product(env[x], env[w], out=y)
+            np.add(y, env[bias], out=y)
+            np.maximum(y, 0, out=y)
+
+        return "fused: x @ W, + bias, max(z, 0), in one buffer", run_relu
+    b.plan.overflow_expected = True
+
+    def run_sigmoid() -> None:
+        product(env[x], env[w], out=y)
+        np.add(y, env[bias], out=y)
+        np.negative(y, out=y)
+        np.exp(y, out=y)
+        np.add(y, 1, out=y)
+        np.reciprocal(y, out=y)
+
+    return "fused: x @ W, + bias, 1 / (1 + exp(-z)), in one buffer", run_sigmoid
+
+
+def _softmax_forward(b: _Builder, node: _Node) -> Written:
+    """e = exp(x - max x), then e / sum e, along the op's axis, in one buffer."""
+    env, (x,), y = b.plan.env, node.ins, b.plan.env[node.out]
+    assert isinstance(node.op, ops.Softmax)
+    axis = node.op.axis
+    kept = np.empty(np.max(y, axis=axis, keepdims=True).shape, y.dtype)
+    each = _fast_view(kept, y.shape)  # kept, as an operand of - and /
+    if kept.size == 1:  # one row: reduce it all, into the 0-d view (numpy's fastest path)
+        axis, kept, keepdims = None, each, False
+    else:
+        keepdims = True
+
+    def run() -> None:
+        z = env[x]
+        np.maximum.reduce(z, axis=axis, keepdims=keepdims, out=kept)  # np.max, unwrapped
+        np.subtract(z, each, out=y)
+        np.exp(y, out=y)
+        np.add.reduce(y, axis=axis, keepdims=keepdims, out=kept)  # np.sum
+        np.divide(y, each, out=y)
+
+    return "one buffer: exp(x - max), / sum", run
+
+
+def _cross_entropy_forward(b: _Builder, node: _Node) -> Written | None:
+    """The book's SoftmaxWithLoss on (N, C) logits and class indices: the softmax stays in
+    a buffer for backward."""
+    op, env = node.op, b.plan.env
+    assert isinstance(op, CrossEntropy)
+    (z,) = node.ins
+    if not op.indices or env[z].ndim != 2:
+        return None  # probability rows: the op's own forward
+    n, classes = env[z].shape
+    target = b.constant_slot(op.target, f"the target of '{op.name}'")
+    rows = np.arange(n)
+    probs = node.keep["probs"] = np.empty((n, classes), env[z].dtype)
+    node.keep["rows"], node.keep["target"] = rows, target
+    kept = np.empty((n, 1), env[z].dtype)
+    log_total = np.empty((n, 1), env[z].dtype)
+    loss = env[node.out]
+
+    def run() -> None:
+        logits = env[z]
+        np.maximum.reduce(logits, axis=1, keepdims=True, out=kept)
+        np.subtract(logits, kept, out=probs)  # shifted logits, for now
+        picked = probs[rows, env[target]]
+        np.exp(probs, out=probs)
+        np.add.reduce(probs, axis=1, keepdims=True, out=kept)
+        np.log(kept, out=log_total)
+        loss[...] = -(picked - log_total[:, 0]).sum() / n
+        np.divide(probs, kept, out=probs)
+
+    return "fused softmax and cross-entropy, softmax kept", run
+
+
+def _cross_entropy_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) -> Written:
+    """d logits = (softmax - onehot(target)) * g / N."""
+    env, keep = b.plan.env, node.keep
+    probs, rows, target = keep["probs"], keep["rows"], keep["target"]
+    dz = env[handed[0]] = probs  # the softmax is needed no more: work in its buffer
+    n = len(rows)
+
+    def run() -> None:
+        dz[rows, env[target]] -= 1
+        np.multiply(dz, float(env[grad]) / n, out=dz)
+
+    return "in the softmax's buffer: (softmax - onehot) / N", run
+
+
+UFUNCS: dict[type[Function], np.ufunc] = {
+    ops.Add: np.add,
+    ops.Sub: np.subtract,
+    ops.Mul: np.multiply,
+    ops.Div: np.true_divide,
+    ops.MatMul: np.matmul,
+    ops.Neg: np.negative,
+    ops.Exp: np.exp,
+    ops.Log: np.log,
+    ops.Sqrt: np.sqrt,
+    ops.Tanh: np.tanh,
+    ops.Abs: np.absolute,
+}
+
+# The ops whose steps are written out above; every other op runs its own forward (and
+# backward) on a copy of the recorded op: slower (a new array per call), always right.
+FORWARD_RULES: dict[type[Function], Callable[[_Builder, _Node], Written | None]] = {
+    **dict.fromkeys(UFUNCS, _elementwise_forward),
+    Linear: _linear_forward,
+    ops.ReLU: _relu_forward,
+    ops.Sigmoid: _sigmoid_forward,
+    ops.Softmax: _softmax_forward,
+    CrossEntropy: _cross_entropy_forward,
+}
+# The activations ``_Builder.fuse`` computes in place in the linear op's buffer.
+ACTIVATIONS: dict[type[Function], str] = {ops.Sigmoid: "sigmoid", ops.ReLU: "relu"}
+BACKWARD_RULES: dict[type[Function], Callable[[_Builder, _Node, int, dict[int, int]], Written]] = {
+    Linear: _linear_backward,
+    ops.ReLU: _relu_backward,
+    ops.Sigmoid: _sigmoid_backward,
+    CrossEntropy: _cross_entropy_backward,
+}
