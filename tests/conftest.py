@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import call_main, load_example, skip_or_fail_in_ci
+from helpers import call_main, load_example, optional_module, skip_or_fail_in_ci
 from hypothesis import HealthCheck, settings
 
 # "ci": derandomized and bounded, so the suite is fast and repeatable (the default).
@@ -63,50 +63,28 @@ def sample_weight():
 
 @pytest.fixture(scope="session")
 def torch():
-    """The torch module, for the tests that compare with PyTorch.
-
-    Skips when PyTorch is not installed, except in CI (CI=true), where it fails.
-    """
-    try:
-        import torch
-    except ImportError:
-        skip_or_fail_in_ci(
-            "PyTorch is not installed: pip install '.[torch]'",
-            "CI must compare with PyTorch (.ci/run installs torch==2.13.0)",
-        )
-    return torch
+    """PyTorch, for the tests that compare with it."""
+    return optional_module(
+        "torch", "torch", "CI must compare with PyTorch (.ci/run installs torch==2.13.0)"
+    )
 
 
 @pytest.fixture(scope="session")
 def onnx():
-    """The onnx module, for the tests of the ONNX export.
-
-    Skips when onnx is not installed, except in CI (CI=true), where it fails.
-    """
-    try:
-        import onnx
-    except ImportError:
-        skip_or_fail_in_ci(
-            "onnx is not installed: pip install '.[onnx]'",
-            "CI must check the ONNX export (.ci/run installs the onnx extra)",
-        )
-    return onnx
+    """onnx, for the tests of the ONNX export."""
+    return optional_module(
+        "onnx", "onnx", "CI must check the ONNX export (.ci/run installs the onnx extra)"
+    )
 
 
 @pytest.fixture(scope="session")
 def onnxruntime():
-    """The onnxruntime module, the judge of the ONNX export.
-
-    Skips when onnxruntime is not installed, except in CI (CI=true), where it fails.
-    """
-    try:
-        import onnxruntime
-    except ImportError:
-        skip_or_fail_in_ci(
-            "onnxruntime is not installed: pip install '.[onnx]'",
-            "CI must run the exported ONNX models (.ci/run installs the onnx extra)",
-        )
-    return onnxruntime
+    """onnxruntime, the judge of the ONNX export."""
+    return optional_module(
+        "onnxruntime",
+        "onnx",
+        "CI must run the exported ONNX models (.ci/run installs the onnx extra)",
+    )
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import EXAMPLES, OFFLINE_ENV, REPO, skip_or_fail_in_ci
+from helpers import EXAMPLES, OFFLINE_ENV, REPO, optional_module
 
 from tinygrad_edu import Tensor
 
@@ -44,13 +44,11 @@ CELL_TIMEOUT = 300  # seconds; each notebook takes a few seconds in all
 
 def needs(module_name):
     """Import a module of the ``notebooks`` extra, or skip (fail in CI) without it."""
-    try:
-        return __import__(module_name)
-    except ImportError:
-        skip_or_fail_in_ci(
-            f"{module_name} is not installed: pip install '.[notebooks]'",
-            "CI must check and run the notebooks (.ci/run installs the notebooks extra)",
-        )
+    return optional_module(
+        module_name,
+        "notebooks",
+        "CI must check and run the notebooks (.ci/run installs the notebooks extra)",
+    )
 
 
 def cells_of_ipynb(name):

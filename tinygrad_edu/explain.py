@@ -53,10 +53,12 @@ class Step:
 
     @property
     def name(self) -> str:
+        """The op's name: "mul", "linear", ..."""
         return self.op.name
 
     @property
     def formula(self) -> str:
+        """The op's local rule (``Function.formula``), or where to read it."""
         return self.op.formula or f"its own backward (see {type(self.op).__name__}.backward)"
 
     def __str__(self) -> str:
