@@ -349,7 +349,7 @@ def test_refuses_reading_values_inside(read, what):
     def f(x):
         return x * read(x.sum())
 
-    with pytest.raises(RuntimeError, match=f"trace: {what} reads the values.*data leaves"):
+    with pytest.raises(RuntimeError, match=f"trace\\(f\\): {what} reads the values.*data leaves"):
         trace(f, np.ones(3))
     assert float(Tensor(2.0) * 2) == 4.0  # outside a trace, reading is fine again
 
@@ -424,3 +424,245 @@ def test_graph_draws(rng):
     traced = trace(book_network(rng), np.zeros((1, 784), np.float32))
     source = viz.draw_graph(traced.graph).source
     assert source.count("linear") == 3 and "sigmoid" in source and "softmax" in source
+
+
+# ------------------------------------------------------- state changed after tracing
+
+
+def small_mlp():
+    np.random.seed(0)
+    return nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+
+
+def small_batch(rng):
+    return rng.normal(size=(8, 4)).astype(np.float32), rng.integers(0, 3, 8)
+
+
+def eager_step(model, optimizer, x, t, loss_fn=F.cross_entropy):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), t)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def test_trace_step_sees_optimizer_load_state_dict(rng):
+    """Resuming from a checkpoint after tracing: the loaded Adam state is used."""
+    x, t = small_batch(rng)
+    source = small_mlp()
+    adam = optim.Adam(source.parameters(), lr=0.1)
+    for _ in range(3):
+        eager_step(source, adam, x, t)
+    eager, traced = small_mlp(), small_mlp()
+    eager_opt, traced_opt = (
+        optim.Adam(eager.parameters(), lr=0.1),
+        optim.Adam(traced.parameters(), lr=0.1),
+    )
+    step = trace_step(traced, F.cross_entropy, traced_opt, x, t)
+    for model, opt in ((eager, eager_opt), (traced, traced_opt)):
+        model.load_state_dict(source.state_dict())
+        opt.load_state_dict(adam.state_dict())
+    eager_step(eager, eager_opt, x, t)
+    step(x, t)
+    for p, q in zip(traced.parameters(), eager.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-7)
+    assert [s["step"] for s in traced_opt.state.values()] == [4] * 4
+
+
+def test_trace_step_leaves_frozen_parameters_alone(rng):
+    """requires_grad=False (fine-tuning): no gradient, no update, as eagerly; unfreezing
+    it later is seen too (the step is traced again)."""
+    x, t = small_batch(rng)
+    eager, traced = small_mlp(), small_mlp()
+    eager_opt = optim.SGD(eager.parameters(), lr=0.5)
+    traced_opt = optim.SGD(traced.parameters(), lr=0.5)
+    step = trace_step(traced, F.cross_entropy, traced_opt, x, t)
+    params = {model: model.parameters() for model in (eager, traced)}  # before freezing
+    frozen = params[traced][0].data.copy()
+    for flag in (False, True):
+        for model in (eager, traced):
+            params[model][0].requires_grad = flag
+        eager_step(eager, eager_opt, x, t)
+        step(x, t)
+        for p, q in zip(params[traced], params[eager]):
+            np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-7)
+            assert (p.grad is None) == (q.grad is None)
+        if not flag:
+            np.testing.assert_array_equal(params[traced][0].data, frozen)
+
+
+def test_trace_step_sees_an_added_param_group(rng):
+    x, t = small_batch(rng)
+    eager, traced = small_mlp(), small_mlp()
+    eager_opt = optim.SGD(eager.parameters()[:2], lr=0.5)
+    traced_opt = optim.SGD(traced.parameters()[:2], lr=0.5)
+    step = trace_step(traced, F.cross_entropy, traced_opt, x, t)
+    eager_opt.add_param_group({"params": eager.parameters()[2:]})
+    traced_opt.add_param_group({"params": traced.parameters()[2:]})
+    eager_step(eager, eager_opt, x, t)
+    step(x, t)
+    for p, q in zip(traced.parameters(), eager.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-7)
+
+
+def test_replaced_parameter_data_is_seen(rng):
+    """``p.data = new_array``: the next call traces again, on the new arrays."""
+    x, t = small_batch(rng)
+    lin = small_mlp()
+    f = trace(lin, x)
+    for p in lin.parameters():
+        p.data = rng.normal(size=p.shape).astype(np.float32)
+    with no_grad():
+        np.testing.assert_allclose(f(x).data, lin(x).data, rtol=1e-6)
+    eager, traced = small_mlp(), small_mlp()
+    eager_opt = optim.SGD(eager.parameters(), lr=0.5)
+    traced_opt = optim.SGD(traced.parameters(), lr=0.5)
+    step = trace_step(traced, F.cross_entropy, traced_opt, x, t)
+    for p, q in zip(traced.parameters(), eager.parameters()):
+        p.data = q.data = np.full(p.shape, 0.1, np.float32)
+    eager_step(eager, eager_opt, x, t)
+    step(x, t)
+    for p, q in zip(traced.parameters(), eager.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------------------- more refusals and fixes
+
+
+@pytest.mark.parametrize(
+    "fn, inputs",
+    [
+        (
+            lambda x, m: (x * m.astype(np.float32)).sum(),
+            (np.ones(4, np.float32), np.array([1, 0, 1, 0])),
+        ),
+        (lambda x, k: x * (k + 1).item(), (np.ones(4, np.float32), np.array(1))),
+        (
+            lambda x, i: x[i.astype(np.int64)] * 2,
+            (np.arange(4, dtype=np.float32), np.array([0, 1], np.int32)),
+        ),
+    ],
+    ids=["mask_astype", "item", "index_astype"],
+)
+def test_refuses_values_derived_from_integer_inputs(fn, inputs):
+    """An integer input's derived values get no gradient, hence no recorded op: refused
+    rather than frozen."""
+    with pytest.raises(RuntimeError, match=r"trace\(<lambda>\).*input"):
+        trace(fn, *inputs)
+
+
+def test_cross_entropy_labels_checked_at_each_call(rng):
+    z = rng.normal(size=(4, 3)).astype(np.float32)
+    f = trace(F.cross_entropy, z, np.array([0, 1, 2, 0]))
+    for bad in ([0, 1, 2, -1], [0, 1, 2, 7]):
+        with pytest.raises(IndexError, match=f"cross_entropy: target class {bad[-1]} is out"):
+            F.cross_entropy(Tensor(z), np.array(bad))  # eager
+        with pytest.raises(IndexError, match=f"cross_entropy: target class {bad[-1]} is out"):
+            f(z, np.array(bad))
+    model = small_mlp()
+    step = trace_step(
+        model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1), *small_batch(rng)
+    )
+    with pytest.raises(IndexError, match="target class 3 is out of range for 3 classes"):
+        step(small_batch(rng)[0], np.array([0, 1, 2, 3, 0, 0, 0, 0]))
+
+
+def test_trace_step_with_a_loss_not_reaching_the_parameters():
+    """As eagerly: no gradient, no update, the loss still computed."""
+    x, t = np.ones((4, 2), np.float32), np.zeros((4, 3), np.float32)
+    model = nn.Linear(2, 3)
+    other = Tensor(np.ones(3, np.float32), requires_grad=True)
+    sgd = optim.SGD([other], lr=0.1)
+
+    def loss_fn(y, t):
+        return F.mse_loss(y, t) * 0.5
+
+    step = trace_step(model, loss_fn, sgd, x, t)
+    loss = step(x, t)
+    with no_grad():
+        np.testing.assert_allclose(loss.data, loss_fn(model(x), t).data, rtol=1e-6)
+    assert other.grad is None
+    np.testing.assert_array_equal(other.data, np.ones(3, np.float32))
+
+
+def test_trace_step_gradients_are_separate_writable_arrays():
+    x, t = np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)
+    p = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    q = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    s = Tensor(np.ones(4, np.float32), requires_grad=True)
+    sgd = optim.SGD([p, q, s], lr=0.1)
+    step = trace_step(lambda x: x * 0.5 + (p + q) + s.mean(), F.mse_loss, sgd, x, t)
+    step(x, t)
+    assert not np.shares_memory(p.grad.data, q.grad.data)
+    assert s.grad.data.flags.writeable
+    sgd.zero_grad(set_to_none=False)
+    step(x, t)
+    assert np.abs(p.grad.data).max() > 0
+
+
+def test_one_traced_shared_by_threads():
+    """Calls are serialised by a lock: each thread gets its own input's result."""
+    import threading
+
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.normal(size=(64, 256)).astype(np.float32), requires_grad=True)
+    f = trace(lambda x: (x @ w).relu() * 2, np.ones((32, 64), np.float32))
+    xs = [np.full((32, 64), v, np.float32) for v in (1.0, -1.0)]
+    with no_grad():
+        want = [((Tensor(x) @ w).relu() * 2).data for x in xs]
+    wrong = []
+
+    def work(i):
+        for _ in range(200):
+            if not np.allclose(f(xs[i]).data, want[i], atol=1e-4):
+                wrong.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_cross_entropy_on_one_sample(rng):
+    z = rng.normal(size=3).astype(np.float32)
+    f = trace(F.cross_entropy, z, np.array(1))
+    for label in (0, 2):
+        z = rng.normal(size=3).astype(np.float32)
+        expected = F.cross_entropy(Tensor(z), np.array(label))
+        np.testing.assert_allclose(f(z, np.array(label)).data, expected.data, rtol=1e-6)
+
+
+def test_plans_are_evicted_least_recently_used():
+    calls = []
+
+    def f(x):
+        calls.append(x.shape)
+        return x * 2
+
+    g = trace(f, np.ones(100, np.float32), max_plans=2)
+    for n in (100, 7, 100, 9, 100, 7, 100, 9, 100):
+        g(np.ones(n, np.float32))
+    assert len(calls) == 5  # 100 is used most: never evicted
+
+
+def test_refuses_backward_with_retain_graph_inside():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def f(x):
+        y = (x * w).sum()
+        y.backward(retain_graph=True)
+        return y
+
+    with pytest.raises(RuntimeError, match=r"trace\(f\): backward.*use trace_step"):
+        trace(f, np.ones(3))
+    assert w.grad is None
+
+
+def test_input_errors_give_the_traced_signature():
+    traced = trace(lambda x: x * 2, np.ones((2, 3), np.float32))
+    with pytest.raises(TypeError, match=r"takes 1 input.*\(\(2, 3\), float32\).*got 2"):
+        traced(np.ones((2, 3)), np.ones(2))
+    with pytest.raises(TypeError, match=r"input 0 must hold numbers, got <U1 .* shape \(1,\)"):
+        trace(lambda x: x, np.array(["a"]))

@@ -22,7 +22,22 @@ class _Mode(threading.local):
     grad_enabled = True
     detect_anomaly = False
     in_backward = False  # the engine is running ops' backward methods
-    tracing: frozenset[int] | None = None  # trace() is running fn: the ids of its inputs
+    tracing: Tracing | None = None  # trace() is running a function
+
+
+class Tracing:
+    """What ``trace`` is running: the function's ``name`` and, by id, the tensors that
+    depend on its inputs without a recorded op (the inputs, and what ops computed from
+    them with no gradient: an integer input's ``astype``, ``k + 1``...), kept alive while
+    it runs. Reading their values, or using them as constants, would freeze them."""
+
+    def __init__(self, name: str, inputs: list[Any]):
+        self.name, self.tensors = name, {id(t): t for t in inputs}
+
+    def follow(self, inputs: tuple[Any, ...], out: Any) -> None:
+        """An op computed ``out`` without recording it: follow it if it used one of them."""
+        if any(id(x) in self.tensors for x in inputs):
+            self.tensors[id(out)] = out
 
 
 mode = _Mode()

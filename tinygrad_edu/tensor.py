@@ -269,6 +269,14 @@ class Tensor:
         With ``create_graph=True`` the gradients are themselves recorded, so they can be
         differentiated again (second derivatives).
         """
+        tracing = grad_mode.mode.tracing
+        if tracing is not None:
+            raise RuntimeError(
+                f"{tracing.name}: backward() inside a traced function; trace records the "
+                f"forward pass only: to trace a training step, use trace_step(model, loss_fn, "
+                f"optimizer, x, target), whose loss_fn returns the loss without calling "
+                f"backward()"
+            )
         autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     # ------------------------------------------------------------------ operators
@@ -554,11 +562,11 @@ def _requires_grad(x: Any) -> bool:
 def _refuse_if_traced(t: Tensor, what: str) -> None:
     """While ``trace`` runs a function (``mode.tracing``: its inputs' ids), reading the
     value of a tensor that depends on the inputs would freeze that value into the plan."""
-    traced = grad_mode.mode.tracing
-    if traced is not None and (t.requires_grad or id(t) in traced):
+    tracing = grad_mode.mode.tracing
+    if tracing is not None and (t.requires_grad or id(t) in tracing.tensors):
         raise RuntimeError(
-            f"trace: {what} reads the values of a tensor of shape {t.shape} computed from the "
-            f"traced inputs (data leaves the graph), so the plan would replay this one "
+            f"{tracing.name}: {what} reads the values of a tensor of shape {t.shape} computed "
+            f"from the traced inputs (data leaves the graph), so the plan would replay this one "
             f"example's numbers; keep the computation in Tensor operations, or read the "
             f"values outside the traced function, from what it returns"
         )

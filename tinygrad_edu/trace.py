@@ -51,8 +51,13 @@ What a trace refuses, with an error naming the cause:
 * reading values inside the function, ``.item()``, ``.numpy()``, ``float(t)``, ``int(t)``,
   ``np.asarray(t)`` on a tensor that depends on the inputs: that number would be frozen
   into the plan (read it outside the traced function instead);
-* calling ``backward()`` inside ``trace`` (use ``trace_step``), or a loss function that
-  calls it inside ``trace_step``;
+* a value computed from an integer or boolean input (``mask.astype(np.float32)``,
+  ``k + 1``, ``idx.astype(np.int64)`` as an index): it has no gradient, so no op was
+  recorded for it and the plan would keep the example's values (convert such inputs
+  outside the traced function; class indices passed to ``cross_entropy`` and an integer
+  input used as an index as it is are followed at each call);
+* calling ``backward()`` inside ``trace`` (use ``trace_step``), with or without
+  ``retain_graph``, or a loss function that calls it inside ``trace_step``;
 * an op that cannot be replayed: ``batch_norm`` in training mode, whose running
   statistics are updated outside the op (trace the model in ``eval()`` mode);
 * with ``retrace=False``, inputs of other shapes or dtypes than the examples.
@@ -70,26 +75,36 @@ are reused by the next call, so a result you keep is never changed behind your b
 them: copy what you keep, and do not feed them back in as inputs.
 
 **Parameters** are read by reference: an optimizer's in-place update or
-``load_state_dict`` is seen by the next call; a tensor whose ``.data`` is replaced by
-another array is not (trace again).
+``load_state_dict`` is seen by the next call. A parameter (or constant tensor) whose
+``.data`` is replaced by another array is noticed (one identity check per tensor and call)
+and the function is traced again, as are, for ``trace_step``, a change in the optimizer's
+parameters (``add_param_group``) or in their ``requires_grad`` (a frozen parameter gets no
+gradient and no update, as eagerly). The optimizer's state (``optimizer.state``, replaced
+by its ``load_state_dict``) is read at each step.
+
+**Checks at each call.** The inputs' shapes and dtypes, the parameters as above, and the
+class indices given to ``cross_entropy`` (out of range: its own IndexError, as eagerly).
+**Threads**: a ``Traced`` runs one call at a time (a lock; the calls share the plan's
+buffers), so it can be shared, but calls from several threads do not run in parallel.
 """
 
 from __future__ import annotations
 
 import copy as copying
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from tinygrad_edu import ops
 from tinygrad_edu.autograd import graph_ops
 from tinygrad_edu.functional.linear import Linear
-from tinygrad_edu.functional.loss import CrossEntropy
+from tinygrad_edu.functional.loss import CrossEntropy, cross_entropy
 from tinygrad_edu.functional.normalization import BatchNorm
-from tinygrad_edu.grad_mode import mode
+from tinygrad_edu.grad_mode import Tracing, mode
 from tinygrad_edu.ops import Function
 from tinygrad_edu.optim.optimizer import SGD, Optimizer
 from tinygrad_edu.tensor import Tensor, inplace_clock
@@ -99,6 +114,30 @@ Written = tuple[str, Callable[[], None]]  # a step written out: (how it computes
 
 
 # --------------------------------------------------------------------------- the plan
+
+
+def _run(runs: list[Callable[[], None]]) -> None:
+    """Run a plan's steps, in order."""
+    for run in runs:
+        run()
+
+
+# A sigmoid's e^-x may overflow to inf, harmlessly (1 / inf = 0): the same, with numpy's
+# overflow warning off. As a decorator, np.errstate costs half what a ``with`` costs.
+_run_ignoring_overflow = np.errstate(over="ignore")(_run)
+
+
+def _unrecorded(run_all: Callable[[list[Callable[[], None]]], None]) -> Callable[..., None]:
+    """``run_all`` with recording off (as ``no_grad()``, without its per-call object)."""
+
+    def run(runs: list[Callable[[], None]]) -> None:
+        previous, mode.grad_enabled = mode.grad_enabled, False
+        try:
+            run_all(runs)
+        finally:
+            mode.grad_enabled = previous
+
+    return run
 
 
 @dataclass
@@ -121,7 +160,6 @@ class Plan:
     """
 
     key: Key
-    signature: list[Any] = field(default_factory=list)  # the key as a list, for a fast ==
     env: list[Any] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # a label per slot, for print()
     steps: list[Step] = field(default_factory=list)
@@ -130,7 +168,11 @@ class Plan:
     form: type | None = None  # fn returned a Tensor (None), or a tuple or list of them
     graph: Tensor | None = None  # the (first) output of the traced run, for draw_graph
     parameters: list[tuple[Tensor, int]] = field(default_factory=list)  # (p, its grad slot)
+    no_gradient: list[Tensor] = field(default_factory=list)  # the optimizer's other ones
+    watched: list[tuple[Tensor, np.ndarray]] = field(default_factory=list)  # (leaf, its .data)
+    unchanged: Callable[[], bool] | None = None  # trace_step: the optimizer's params the same?
     runs: list[Callable[[], None]] = field(default_factory=list)  # the steps' run, for speed
+    run_all: Callable[[list[Callable[[], None]]], None] = _run  # runs them (see finish)
     overflow_expected: bool = False  # run with numpy's overflow warning off (sigmoid)
     generic: bool = False  # some steps call an op's own forward or backward
 
@@ -149,26 +191,18 @@ class Plan:
         env = self.env
         for slot, array in zip(self.input_slots, arrays):
             env[slot] = array
-        if self.generic:  # ops' own forward and backward: on arrays, unrecorded
-            previous, mode.grad_enabled = mode.grad_enabled, False
-            try:
-                if self.overflow_expected:
-                    with np.errstate(over="ignore"):
-                        for run in self.runs:
-                            run()
-                else:
-                    for run in self.runs:
-                        run()
-            finally:
-                mode.grad_enabled = previous
-        elif self.overflow_expected:  # a sigmoid's e^-x may overflow to inf, harmlessly
-            with np.errstate(over="ignore"):
-                for run in self.runs:
-                    run()
-        else:
-            for run in self.runs:
-                run()
+        self.run_all(self.runs)
         return [env[slot] for slot in self.output_slots]
+
+    def hand_out_gradients(self) -> None:
+        """trace_step: each parameter's ``.grad`` is this step's gradient, or None (as
+        after ``zero_grad()``) for those the loss does not reach or that are frozen."""
+        env = self.env
+        for p, slot in self.parameters:
+            if p.grad is None or p.grad.data is not env[slot]:
+                p.grad = Tensor(env[slot])
+        for p in self.no_gradient:
+            p.grad = None
 
     def describe(self, slot: int) -> str:
         """``name (shape) dtype`` of a slot, as traced."""
@@ -196,6 +230,9 @@ class Traced:
             or the loss), for ``viz.draw_graph(traced.graph)``.
         plans: the plans built so far, one per input signature (the last used first).
         copy, retrace, max_plans: as given to ``trace``.
+
+    Calls from several threads are run one at a time (a lock): they share the plan's
+    buffers.
     """
 
     def __init__(
@@ -212,7 +249,8 @@ class Traced:
         self.name, self._build = name, build
         self.copy, self.retrace, self.max_plans = bool(copy), bool(retrace), max_plans
         arrays = _input_arrays(name, examples, None)
-        self._plans: dict[Key, Plan] = {}
+        self._lock = threading.Lock()
+        self._plans: dict[Key, Plan] = {}  # least recently used first
         self._current = self._trace(arrays, _key(arrays))
         self.graph = self._current.graph
 
@@ -221,25 +259,37 @@ class Traced:
         return [self._current, *(p for p in self._plans.values() if p is not self._current)]
 
     def __call__(self, *inputs: Any) -> Any:
-        arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
-        plan = self._current
-        if [(a.shape, a.dtype) for a in arrays] != plan.signature:
-            plan = self._current = self._plan_for(inputs)
-        results = plan.run(arrays)
-        for p, slot in plan.parameters:  # trace_step: this step's gradients, as eager gives
-            if p.grad is None or p.grad.data is not plan.env[slot]:
-                p.grad = Tensor(plan.env[slot])
-        copy = self.copy
-        if plan.form is None:
-            return Tensor(results[0].copy() if copy else results[0])
-        return plan.form(Tensor(r.copy() if copy else r) for r in results)
+        with self._lock:
+            arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
+            plan = self._current
+            if tuple([(a.shape, a.dtype) for a in arrays]) != plan.key:
+                plan = self._current = self._plan_for(inputs)
+            for t, data in plan.watched:  # (inlined: this runs at every call)
+                if t.data is not data:  # replaced: trace again, on the new arrays
+                    plan = self._current = self._trace(arrays, plan.key)
+                    break
+            if plan.unchanged is not None:  # trace_step
+                if not plan.unchanged():  # add_param_group, requires_grad changed
+                    plan = self._current = self._trace(arrays, plan.key)
+                results = plan.run(arrays)
+                plan.hand_out_gradients()
+            else:
+                results = plan.run(arrays)
+            copy = self.copy
+            if plan.form is None:
+                return Tensor(results[0].copy() if copy else results[0])
+            return plan.form(Tensor(r.copy() if copy else r) for r in results)
 
     def _plan_for(self, inputs: tuple[Any, ...]) -> Plan:
         """The plan for inputs of a new signature: kept from before, or traced now."""
-        arrays = _input_arrays(self.name, inputs, len(self._current.input_slots))
+        arrays = _input_arrays(self.name, inputs, self._current.key)
         key = _key(arrays)
+        last = self._current.key  # the plan used last: last in the order of use
+        if last in self._plans:
+            self._plans[last] = self._plans.pop(last)
         if key in self._plans:
-            return self._plans[key]
+            plan = self._plans[key] = self._plans.pop(key)
+            return plan
         if not self.retrace:
             given = ", ".join(f"{s} {d}" for s, d in key)
             traced = ", ".join(f"{s} {d}" for s, d in self._current.key)
@@ -252,7 +302,8 @@ class Traced:
 
     def _trace(self, arrays: list[np.ndarray], key: Key) -> Plan:
         plan = self._build(arrays, key)
-        if len(self._plans) >= self.max_plans:  # forget the oldest
+        self._plans.pop(key, None)  # an outdated plan for these inputs
+        if len(self._plans) >= self.max_plans:  # forget the least recently used
             del self._plans[next(iter(self._plans))]
         self._plans[key] = plan
         return plan
@@ -298,10 +349,10 @@ def trace(
 
     def build(arrays: list[np.ndarray], key: Key) -> Plan:
         inputs = _traced_inputs(arrays)
-        with _Recording(name, inputs):
+        with _Recording(name, inputs) as tracing:
             result = fn(*inputs)
         form, outputs = _outputs(name, result)
-        builder = _Builder(name, key, inputs, arrays)
+        builder = _Builder(name, key, inputs, arrays, tracing)
         builder.forward(outputs, training_ops=set())
         builder.plan.form = form
         return builder.finish(outputs)
@@ -325,9 +376,10 @@ def trace_step(
         optimizer.zero_grad(); loss.backward(); optimizer.step()
 
     and returns the loss (a scalar Tensor, a copy). Gradients are computed for the
-    optimizer's parameters only, into buffers allocated once; after a call each of those
-    parameters' ``.grad`` is that step's gradient (the plan's buffer: the next step
-    overwrites it; copy it to keep it). The update is the optimizer's own rule
+    optimizer's parameters that require grad only, into buffers allocated once; after a
+    call each of those parameters' ``.grad`` is that step's gradient, the plan's buffer
+    (the next step overwrites it; copy it to keep it), and the others' is None, as after
+    ``zero_grad()``. The update is the optimizer's own rule
     (``optimizer._update``; plain SGD runs as two in-place numpy calls), reading its
     hyperparameters at each step, so learning rate schedules work. Tracing runs the
     forward pass once on ``x`` and ``target`` and changes nothing: the first call is the
@@ -351,7 +403,7 @@ def trace_step(
 
     def build(arrays: list[np.ndarray], key: Key) -> Plan:
         inputs = _traced_inputs(arrays)
-        with _Recording(name, inputs):
+        with _Recording(name, inputs) as tracing:
             loss = loss_fn(model(inputs[0]), inputs[1])
         if not isinstance(loss, Tensor) or loss.size != 1 or loss.creator is None:
             got = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
@@ -359,11 +411,19 @@ def trace_step(
                 f"{name}: loss_fn must return the loss, a one-element Tensor computed from "
                 f"the model's output, got {got}"
             )
-        builder = _Builder(name, key, inputs, arrays)
-        trained = {id(p) for p in optimizer.params}
-        builder.reaching = builder.ops_reaching(loss, trained)
+        builder = _Builder(name, key, inputs, arrays, tracing)
+        params, groups = optimizer.params, len(optimizer.param_groups)
+        flags = [(p, p.requires_grad) for p in params]
+
+        def unchanged() -> bool:  # add_param_group, requires_grad changed: trace again
+            same_flags = all(p.requires_grad is flag for p, flag in flags)
+            return len(optimizer.param_groups) == groups and same_flags
+
+        builder.trained = {id(p) for p in params if p.requires_grad}
+        builder.reaching = builder.ops_reaching(loss, builder.trained)
         builder.forward([loss], training_ops=builder.reaching)
         builder.backward(loss, optimizer)
+        builder.plan.unchanged = unchanged
         return builder.finish([loss])
 
     return Traced(name, build, (x, target), True, retrace, max_plans)
@@ -378,11 +438,12 @@ class _Recording:
     ``backward()`` inside it into a clear error."""
 
     def __init__(self, name: str, inputs: list[Tensor]):
-        self.name, self.ids = name, frozenset(id(t) for t in inputs)
+        self.tracing = Tracing(name, inputs)
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Tracing:
         self.previous = mode.grad_enabled, mode.tracing
-        mode.grad_enabled, mode.tracing = True, self.ids
+        mode.grad_enabled, mode.tracing = True, self.tracing
+        return self.tracing
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         mode.grad_enabled, mode.tracing = self.previous
@@ -394,15 +455,29 @@ def _traced_inputs(arrays: list[np.ndarray]) -> list[Tensor]:
     return [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
 
 
-def _input_arrays(name: str, inputs: Sequence[Any], count: int | None) -> list[np.ndarray]:
-    """The arrays of the inputs (Tensors, arrays, numbers), checked."""
-    if count is not None and len(inputs) != count:
-        raise TypeError(f"{name}: takes {count} input(s), got {len(inputs)}")
+def _input_arrays(name: str, inputs: Sequence[Any], traced: Key | None) -> list[np.ndarray]:
+    """The arrays of the inputs (Tensors, arrays, numbers), checked (against the number of
+    inputs ``traced``, if given)."""
+    if traced is not None and len(inputs) != len(traced):
+        shapes = tuple(np.shape(x) for x in inputs)
+        raise TypeError(
+            f"{name}: takes {len(traced)} input(s), traced for (shape, dtype) "
+            f"{_signature(traced)}, got {len(inputs)} of shapes {shapes}; pass one array "
+            f"or Tensor per traced input"
+        )
     arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
     for i, a in enumerate(arrays):
         if a.dtype.kind not in "biuf":
-            raise TypeError(f"{name}: input {i} must hold numbers, got {a.dtype} values")
+            raise TypeError(
+                f"{name}: input {i} must hold numbers, got {a.dtype} values of shape "
+                f"{a.shape}; pass a numeric array (int, float or bool)"
+            )
     return arrays
+
+
+def _signature(key: Key) -> str:
+    """A key as text: ``((2, 3), float32), ((2,), int64)``."""
+    return ", ".join(f"({shape}, {dtype})" for shape, dtype in key)
 
 
 def _key(arrays: list[np.ndarray]) -> Key:
@@ -443,8 +518,19 @@ class _Builder:
     """Walks the recorded graph and writes the plan: forward, then (trace_step) backward
     and the optimizer's update."""
 
-    def __init__(self, name: str, key: Key, inputs: list[Tensor], arrays: list[np.ndarray]):
+    def __init__(
+        self,
+        name: str,
+        key: Key,
+        inputs: list[Tensor],
+        arrays: list[np.ndarray],
+        tracing: Tracing,
+    ):
         self.name, self.plan = name, Plan(key)
+        # Tensors computed from the inputs by ops that recorded nothing (no gradient).
+        given = {id(t) for t in inputs}
+        self.unrecorded = {i: t for i, t in tracing.tensors.items() if i not in given}
+        self.trained: set[int] = set()  # trace_step: ids of the parameters to train
         self.slots: dict[int, int] = {}  # id of a Tensor (input, parameter, op output) -> slot
         self.arrays = arrays
         self.nodes: dict[Function, _Node] = {}
@@ -464,27 +550,67 @@ class _Builder:
         if id(t) not in self.slots:
             if t.creator is not None:  # pragma: no cover - the topological order prevents it
                 raise RuntimeError(f"{self.name}: internal error, '{t.creator.name}' not planned")
-            self.check_not_input(t.data, f"a tensor '{t.name or 'without a name'}'")
+            where = f"a tensor '{t.name or 'without a name'}' (shape {t.shape}, {t.dtype})"
+            if id(t) in self.unrecorded:
+                self.refuse_unrecorded(where)
+            self.check_not_input(t.data, where)
             label = t.name or (f"p{len(self.slots)}" if t.requires_grad else f"c{len(self.slots)}")
             self.slots[id(t)] = self.plan.slot(t.data, label)
+            self.plan.watched.append((t, t.data))
             self.keep_alive.append(t)
         return self.slots[id(t)]
 
     def constant_slot(self, value: Any, where: str) -> int:
         """The slot of a non-Tensor input of an op (a number, an array): one of the traced
-        inputs' arrays itself (followed at each call), else a constant."""
-        for i, a in enumerate(self.arrays):
-            if value is a:
-                return self.plan.input_slots[i]
+        inputs' arrays (followed at each call), else a constant."""
+        slot = self.input_slot(value)
+        if slot is not None:
+            return slot
         self.check_not_input(value, where)
         text = repr(value) if np.size(value) <= 4 else f"const{np.shape(value)}"
         return self.plan.slot(value, text)
 
+    def input_slot(self, value: Any) -> int | None:
+        """The slot of ``value`` if it is one of the traced inputs' arrays, or a reshape of
+        one (``cross_entropy`` on one sample sees its label as a batch of one): a new slot
+        then, which a step sets to the input reshaped at each call. Else None."""
+        for i, a in enumerate(self.arrays):
+            slot = self.plan.input_slots[i]
+            if value is a:
+                return slot
+            if isinstance(value, np.ndarray) and _is_reshape(value, a):
+                return self.reshaped(slot, value)
+        return None
+
+    def reshaped(self, slot: int, view: np.ndarray) -> int:
+        """A slot set at each call to the input in ``slot`` reshaped as ``view``."""
+        env, shape = self.plan.env, view.shape
+        shaped = self.plan.slot(view, f"{self.plan.names[slot]}.reshape{shape}")
+        self.dynamic.add(shaped)
+
+        def run() -> None:
+            env[shaped] = env[slot].reshape(shape)
+
+        self.add(f"{self.plan.names[shaped]}  [a view]", run)
+        return shaped
+
+    def refuse_unrecorded(self, where: str) -> None:
+        raise RuntimeError(
+            f"{self.name}: {where} was computed from the traced inputs by ops that recorded "
+            f"nothing (an integer or boolean input, and what is computed from it, has no "
+            f"gradient), so the plan would keep the example's values; convert such an input "
+            f"outside the traced function (pass the mask as floats, the index as it is)"
+        )
+
     def check_not_input(self, value: Any, where: str) -> None:
         """Refuse a constant that views an input's memory (``x.data``, ``x.detach()``,
-        ``x.data.reshape(...)`` inside the function): the plan would freeze it."""
+        ``x.data.reshape(...)`` inside the function), or one computed from an input with
+        no recorded op (``mask.astype(np.float32)`` of an integer input): the plan would
+        freeze it."""
         if not isinstance(value, np.ndarray):
             return
+        if any(np.may_share_memory(value, t.data) for t in self.unrecorded.values()):
+            self.refuse_unrecorded(where)
         for i, a in enumerate(self.arrays):
             if np.may_share_memory(value, a):
                 raise RuntimeError(
@@ -644,10 +770,9 @@ class _Builder:
         for attribute, value in vars(op).items():
             if attribute in ("inputs", "input_arrays", "_output"):
                 continue
-            for i, a in enumerate(self.arrays):
-                if value is a:
-                    moving.append((attribute, self.plan.input_slots[i]))
-                    break
+            slot = self.input_slot(value)
+            if slot is not None:
+                moving.append((attribute, slot))
             else:
                 values = value if isinstance(value, tuple) else (value,)
                 for v in values:
@@ -662,16 +787,17 @@ class _Builder:
 
     # --------------------------------------------------------------- backward
     def backward(self, loss: Tensor, optimizer: Optimizer) -> None:
-        """Plan the gradient of ``loss`` for the optimizer's parameters, then its update."""
-        trained = {id(p) for p in optimizer.params}
+        """Plan the gradient of ``loss`` for the optimizer's parameters that require one
+        (``self.trained``), then their update."""
+        trained = self.trained
         self.contributions: dict[int, list[int]] = {}  # tensor id -> slots of its gradients
         seed = np.array(1, dtype=loss.dtype).reshape(loss.shape)  # d loss / d loss
         self.contributions[id(loss)] = [self.plan.slot(seed, "1")]
         for op in reversed(self.order):
             node, out = self.nodes[op], op.output
             assert out is not None
-            if id(out) not in self.contributions:
-                continue  # nothing it computed reaches a trained parameter
+            if op not in self.reaching or id(out) not in self.contributions:
+                continue  # it depends on no trained parameter, or reaches no loss
             grad = self.gradient_slot(out)
             needs = tuple(
                 isinstance(x, Tensor) and (id(x) in trained or x.creator in self.reaching)
@@ -694,10 +820,27 @@ class _Builder:
                 self.contributions.setdefault(id(op.inputs[index]), []).append(slot)
         for group in optimizer.param_groups:
             for p in group["params"]:
-                if id(p) in self.contributions:
-                    slot = self.gradient_slot(p)
-                    self.plan.parameters.append((p, slot))
-                    self.update(optimizer, p, group, slot)
+                if id(p) not in self.contributions:
+                    self.plan.no_gradient.append(p)  # as eager: no gradient, no update
+                    continue
+                slot = self.own_gradient(p, self.gradient_slot(p))
+                self.plan.parameters.append((p, slot))
+                self.update(optimizer, p, group, slot)
+
+    def own_gradient(self, p: Tensor, slot: int) -> int:
+        """A parameter's gradient in a buffer of its own, as autograd hands it: an op's
+        own backward may give one array to two inputs, or a read-only broadcast view;
+        copied into a buffer then. The written-out steps' buffers are their own already."""
+        if slot not in self.dynamic:
+            return slot
+        env, name = self.plan.env, f"d{self.plan.names[self.tensor_slot(p)]}"
+        own = self.plan.buffer(p.shape, p.dtype, name)
+
+        def run() -> None:
+            np.copyto(env[own], env[slot])
+
+        self.add(f"{name} = copy of the gradient, into a buffer of its own", run)
+        return own
 
     def gradient_slot(self, t: Tensor) -> int:
         """The slot of d loss / d t: its one contribution, or a buffer summing them."""
@@ -743,7 +886,6 @@ class _Builder:
         scaled = np.empty_like(data)
         plain_sgd = type(optimizer) is SGD
         self.plan.generic = True  # _update computes on p under no_grad()
-        state = optimizer.state
 
         def run() -> None:
             g = env[grad]
@@ -751,8 +893,8 @@ class _Builder:
                 np.multiply(g, group["lr"], out=scaled)
                 np.subtract(data, scaled, out=data)
                 inplace_clock.mark_changed(data)
-            else:
-                optimizer._update(p, g, state.setdefault(p, {}), group)
+            else:  # optimizer.state read now: load_state_dict replaces it
+                optimizer._update(p, g, optimizer.state.setdefault(p, {}), group)
 
         label = p.name or self.plan.names[self.tensor_slot(p)]
         self.add(f"update {label} ({type(optimizer).__name__}, in place)", run)
@@ -772,13 +914,28 @@ class _Builder:
         """Free the recorded graph's arrays (it stays drawable, as after backward) and
         return the plan."""
         self.plan.graph = outputs[0]
-        self.plan.runs = [step.run for step in self.plan.steps]
-        self.plan.signature = list(self.plan.key)
+        plan = self.plan
+        plan.runs = [step.run for step in plan.steps]
+        plan.run_all = _run_ignoring_overflow if plan.overflow_expected else _run
+        if plan.generic:  # ops' own forward and backward, on arrays: unrecorded
+            plan.run_all = _unrecorded(plan.run_all)
         for op in self.order:  # producers first, as backward releases them
             if op.inputs is not None:
                 op.release()
         self.keep_alive.clear()
         return self.plan
+
+
+def _is_reshape(view: np.ndarray, array: np.ndarray) -> bool:
+    """Whether ``view`` is ``array.reshape(view.shape)``: the same memory, in order."""
+    return (
+        view.base is not None
+        and view.dtype == array.dtype
+        and view.size == array.size
+        and view.flags.c_contiguous
+        and array.flags.c_contiguous
+        and view.ctypes.data == array.ctypes.data
+    )
 
 
 def _fast_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -917,11 +1074,16 @@ def _sigmoid_forward(b: _Builder, node: _Node) -> Written:
 
     def run() -> None:
         np.negative(env[x], out=y)
-        np.exp(y, out=y)
-        np.add(y, 1, out=y)
-        np.reciprocal(y, out=y)
+        _sigmoid_in_place(y)
 
     return "one buffer: 1 / (1 + exp(-x)) in place", run
+
+
+def _sigmoid_in_place(y: np.ndarray) -> None:
+    """y = 1 / (1 + e^y), in place: the sigmoid of -y, the last three of its passes."""
+    np.exp(y, out=y)
+    np.add(y, 1, out=y)
+    np.reciprocal(y, out=y)
 
 
 def _sigmoid_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) -> Written:
@@ -957,9 +1119,7 @@ def _linear_activation(b: _Builder, linear: _Node, activation: str) -> Written:
         product(env[x], env[w], out=y)
         np.add(y, env[bias], out=y)
         np.negative(y, out=y)
-        np.exp(y, out=y)
-        np.add(y, 1, out=y)
-        np.reciprocal(y, out=y)
+        _sigmoid_in_place(y)
 
     return "fused: x @ W, + bias, 1 / (1 + exp(-z)), in one buffer", run_sigmoid
 
@@ -1003,12 +1163,18 @@ def _cross_entropy_forward(b: _Builder, node: _Node) -> Written | None:
     kept = np.empty((n, 1), env[z].dtype)
     log_total = np.empty((n, 1), env[z].dtype)
     loss = env[node.out]
+    signed = env[target].dtype.kind == "i"
 
     def run() -> None:
-        logits = env[z]
+        logits, labels = env[z], env[target]
+        if signed and np.minimum.reduce(labels) < 0:  # numpy would count from the end
+            _bad_labels(logits, labels)
         np.maximum.reduce(logits, axis=1, keepdims=True, out=kept)
         np.subtract(logits, kept, out=probs)  # shifted logits, for now
-        picked = probs[rows, env[target]]
+        try:
+            picked = probs[rows, labels]
+        except IndexError:  # a class >= C: cross_entropy's own message
+            _bad_labels(logits, labels)
         np.exp(probs, out=probs)
         np.add.reduce(probs, axis=1, keepdims=True, out=kept)
         np.log(kept, out=log_total)
@@ -1016,6 +1182,12 @@ def _cross_entropy_forward(b: _Builder, node: _Node) -> Written | None:
         np.divide(probs, kept, out=probs)
 
     return "fused softmax and cross-entropy, softmax kept", run
+
+
+def _bad_labels(logits: np.ndarray, labels: np.ndarray) -> NoReturn:
+    """Raise cross_entropy's own IndexError for class indices out of range."""
+    cross_entropy(logits, labels)
+    raise AssertionError("cross_entropy accepted labels out of range")  # pragma: no cover
 
 
 def _cross_entropy_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) -> Written:
