@@ -117,8 +117,8 @@ class Function:
                 self._output = weakref.ref(out)
                 out.requires_grad = True
                 out.creator = self
-        if mode.tracing is not None and out.creator is None:  # trace: values it cannot replay
-            mode.tracing.follow(inputs, out)
+            elif mode.tracing is not None:  # trace: a value it could not replay
+                mode.tracing.follow(inputs, out)
         if mode.detect_anomaly and not mode.in_backward:
             check_finite(out.data, f"{self.name} produced {{}} in the forward pass")
         return out

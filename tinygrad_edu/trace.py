@@ -41,8 +41,9 @@ decisions outside the traced function (or trace one function per branch). Frozen
 same way, silently: random numbers drawn in Python (``F.dropout``'s mask: trace with the
 model in ``eval()`` mode), module state such as ``model.training``, forward hooks (they run
 at trace time only), and a mask or index computed from the data outside the ops, such as
-``x * (x > 0)`` (a comparison gives a constant: use ``relu``) or labels turned into one-hot
-rows with numpy (pass the class indices to ``cross_entropy`` as they are).
+``x * (x > 0)`` (a comparison gives a constant: use ``relu``), labels turned into one-hot
+rows with numpy (pass the class indices to ``cross_entropy`` as they are), and anything
+computed inside ``no_grad()`` in the traced function (nothing is recorded there).
 
 What a trace refuses, with an error naming the cause:
 
