@@ -168,7 +168,7 @@ class FreedInput:
     whether it was a Tensor or a raw array."""
 
     __slots__ = ("dtype", "name", "shape", "tensor")
-    creator, requires_grad = None, False  # like the constant it was
+    creator, requires_grad, grad, data = None, False, None, None  # a constant, values gone
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, name: str | None, tensor: bool):
         self.shape, self.dtype, self.name, self.tensor = shape, dtype, name, tensor
@@ -681,7 +681,6 @@ class ScatterAdd(Function):
     indices accumulate (``np.add.at``), as each selection used the element once more."""
 
     formula = "each element gets the gradient of the place it was added to"
-
     reads_inputs = reads_output = False
 
     def __init__(self, index, shape):

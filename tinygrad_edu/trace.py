@@ -101,7 +101,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.autograd import graph_ops
+from tinygrad_edu.autograd import _unbroadcast, graph_ops
 from tinygrad_edu.functional.linear import Linear
 from tinygrad_edu.functional.loss import CrossEntropy, cross_entropy
 from tinygrad_edu.functional.normalization import BatchNorm
@@ -875,7 +875,7 @@ class _Builder:
             if not isinstance(grads, tuple):
                 grads = (grads,)
             for i, slot, shape, dtype in fitted:
-                env[slot] = _fit(grads[i], shape, dtype)
+                env[slot] = _fit(grads[i], shape, dtype, op.name, i)
 
         return "the op's backward: new arrays", run
 
@@ -953,18 +953,14 @@ def _same_float_dtype(out: np.ndarray, values: list[Any]) -> bool:
     return all(v.dtype == out.dtype for v in values if isinstance(v, np.ndarray))
 
 
-def _fit(gradient: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+def _fit(gradient: Any, shape: tuple[int, ...], dtype: np.dtype, op: str, index: int) -> np.ndarray:
     """A gradient as autograd hands it to an input: an array of the input's shape (the
-    broadcast axes summed away) and dtype."""
+    broadcast axes summed away by autograd's own ``_unbroadcast``) and dtype."""
     if isinstance(gradient, Tensor):
         gradient = gradient.data
     gradient = np.asarray(gradient if gradient is not None else np.zeros(shape, dtype))
-    lead = gradient.ndim - len(shape)
-    if lead > 0:
-        gradient = gradient.sum(axis=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and gradient.shape[i] != 1)
-    if stretched:
-        gradient = gradient.sum(axis=stretched, keepdims=True)
+    if gradient.shape != shape:
+        gradient = _unbroadcast(gradient, shape, op, index)
     return gradient.astype(dtype, copy=False)
 
 

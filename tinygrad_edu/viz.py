@@ -326,10 +326,10 @@ def _tensor_lines(t: Tensor, name: str | None, show_data: bool, show_grad: bool)
     """The lines of a tensor's label: name, shape and dtype, then optional summaries."""
     lines = [] if name is None else [str(name)]
     lines.append(f"{tuple(t.shape)} {t.dtype}")
-    data = getattr(t, "data", None)
+    data = t.data  # None for a FreedResult or FreedInput: backward() freed the array
     if show_data:
         lines.append("data: " + ("freed by backward()" if data is None else summarize(data)))
-    grad = getattr(t, "grad", None)
+    grad = t.grad
     if show_grad:
         if grad is not None:
             lines.append("grad: " + summarize_grad(grad.data))
@@ -390,7 +390,7 @@ def summarize_grad(grad: np.ndarray) -> str:
     (Euclidean) norm, min and max, e.g. ``norm 0.812, min -0.31, max 0.27``."""
     if grad.size <= 4 or grad.dtype.kind not in "fc":
         return summarize(grad)
-    norm = np.sqrt(np.sum(np.abs(grad) ** 2))
+    norm = np.linalg.norm(grad)  # Euclidean, of all elements
     return f"norm {norm:.3g}, min {grad.min():.3g}, max {grad.max():.3g}"
 
 

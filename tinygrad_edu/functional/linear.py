@@ -15,7 +15,6 @@ class Linear(Function):
     """
 
     formula = "d(xW+b)/dx = grad @ W^T, d/dW = x^T @ grad, d/db = sum of grad over the batch"
-
     reads_output = False
 
     def forward(self, x, weight, bias=None):

@@ -18,7 +18,6 @@ class CrossEntropy(Function):
     """
 
     formula = "d loss/d logits = (softmax(logits) - onehot(target)) / N"
-
     name = "cross_entropy"
     reads_output = False
 
@@ -118,7 +117,6 @@ class BCEWithLogits(Function):
     which equals -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] without overflow."""
 
     formula = "d loss/d x = (sigmoid(x) - t) / n"
-
     name = "binary_cross_entropy_with_logits"
     reads_output = False
 
@@ -147,7 +145,6 @@ class BinaryCrossEntropy(Function):
     does) so p = 0 or 1 gives a large finite loss instead of inf."""
 
     formula = "d loss/d p = (p - t) / (p (1 - p) n)"
-
     name = "binary_cross_entropy"
     reads_output = False
 

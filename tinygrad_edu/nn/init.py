@@ -83,9 +83,9 @@ def _fans(function: str, tensor: Tensor) -> tuple[int, int]:
     if len(shape) < 2:
         raise ValueError(
             f"{function}: fan in and fan out can not be computed for a tensor of shape "
-            f"{shape}: it "
-            f"needs at least 2 dimensions, (in_features, out_features) or (out_channels, "
-            f"in_channels, kh, kw); initialise a bias with zeros_ or uniform_ instead"
+            f"{shape}: it needs at least 2 dimensions, (in_features, out_features) or "
+            f"(out_channels, in_channels, kh, kw); initialise a bias with zeros_ or "
+            f"uniform_ instead"
         )
     if len(shape) == 2:
         return shape[0], shape[1]
