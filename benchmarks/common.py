@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 
 import tinygrad_edu
 from tinygrad_edu import threads
@@ -154,12 +155,17 @@ def cpu_model():
 
 
 def numpy_blas():
-    """The BLAS numpy was built against, e.g. 'scipy-openblas 0.3.31', when numpy says."""
+    """The BLAS numpy was built against, e.g. 'scipy-openblas 0.3.31', when numpy says,
+    and the CPU kernels it chose at load time (threadpoolctl's "architecture", e.g.
+    'Haswell'), which decide the speed of every matrix product (benchmarks/README.md)."""
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+        name = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
     except Exception:  # older numpy, or a build that does not report it
-        return "unknown"
+        name = "unknown"
+    kernels = {info.get("architecture") for info in threadpoolctl.threadpool_info()}
+    kernels.discard(None)
+    return f"{name}, kernels {', '.join(sorted(kernels))}" if kernels else name
 
 
 def environment(torch=None, torch_note="", torch_version=None):

@@ -15,10 +15,12 @@ output size along each axis is (the book's equation 7.1)
 ``col2im`` loops over the kernel's positions (kh * kw numpy additions of whole strided
 slices), as the book does; ``im2col`` gets the same windows from numpy's
 ``sliding_window_view``, measured faster than the book's loop (its docstring shows both;
-``benchmarks/bench_conv.py`` times them). Unlike the book, the columns stay in the layout
-(N, C, kh, kw, OH, OW): the convolution is then one batched product W (out_channels,
-C * kh * kw) @ columns (C * kh * kw, OH * OW) per image, whose result is already NCHW, so
-no transposes are copied on the way in or out (measured faster than the book's layout).
+``benchmarks/bench_conv.py`` times them). Pooling uses these two in the layout
+(N, C, kh, kw, OH, OW), where a window's pixels sit on one axis per channel. The
+convolution lays its windows out as the book does, one row per output pixel, but read
+from the images with the channels last, so that its copies and additions move runs of C
+numbers (``Conv2d``'s docstring; measured 1.6x faster than columns per image on the
+MNIST CNN's second layer, benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -161,11 +163,23 @@ class Conv2d(Function):
         y[n, f, oh, ow] = bias[f] + sum over c, i, j of
                           weight[f, c, i, j] * x_padded[n, c, oh * sh + i, ow * sw + j].
 
-    Forward: col = im2col(x) holds, per image, a (C * kh * kw, OH * OW) matrix, and
-    y = W @ col with W = weight.reshape(F, C * kh * kw): one (batched) matrix product.
-    Backward is the affine layer's (chapter 5.6), per image, with g = dL/dy as (F, OH * OW):
-    dL/dW = sum over the batch of g @ col^T, dL/dcol = W^T @ g, then dL/dx = col2im(dL/dcol),
-    and dL/dbias = g summed over the batch and the positions.
+    Forward, as the book's ``Convolution`` (section 7.4.3): im2col turns the images into
+    ``rows``, one row per output pixel (N * OH * OW of them) holding the kh * kw * C input
+    values of its window; with W the weight as (F, kh * kw * C), one row per output
+    channel, a single matrix product gives every output, y^T = W @ rows^T + bias, as
+    (F, N * OH * OW) (NCHW after swapping the first two axes). Backward is the affine
+    layer's (section 5.6.2) with g = dL/dy as (F, N * OH * OW), one column per output
+    pixel: dL/dW = g @ rows, dL/dbias = g summed along its rows, and dL/drows = g^T @ W,
+    which col2im adds back onto the pixels the rows were copied from.
+
+    Unlike the book, the windows are read from the images with the channels last
+    (N, H, W, C), so a row lists its window pixel by pixel, the C channels of each pixel
+    side by side (the order (kh, kw, C); W's columns are put in the same order). Each copy
+    of im2col and each addition of col2im then moves runs of C numbers, not single ones.
+    And col2im takes dL/drows one kernel position (i, j) at a time, g^T @ W[:, i, j] (the
+    gradients of the C values that position read in every window), adding each block onto
+    its pixels while it is still in the cache. Both measured faster here
+    (benchmarks/README.md).
     """
 
     reads_output = False
@@ -177,32 +191,44 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None):
         _check_conv_shapes(x, weight, bias, self.padding)
-        n, c = x.shape[:2]
+        n, c, h, w = x.shape
         f, _, kh, kw = weight.shape
-        self.col = im2col(x, (kh, kw), self.stride, self.padding)  # (N, C, kh, kw, OH, OW)
-        oh, ow = self.col.shape[-2:]
-        y = np.matmul(weight.reshape(f, c * kh * kw), self.col.reshape(n, c * kh * kw, oh * ow))
+        (sh, sw), (ph, pw) = self.stride, self.padding
+        images = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)  # channels last
+        images[:, ph : ph + h, pw : pw + w] = x.transpose(0, 2, 3, 1)
+        windows = sliding_window_view(images, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+        oh, ow = windows.shape[1:3]  # windows: (N, OH, OW, C, kh, kw), a view
+        # im2col: one copy, each window's values in the order (kh, kw, C)
+        self.rows = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)
+        y = weight.transpose(0, 2, 3, 1).reshape(f, kh * kw * c) @ self.rows.T
         if bias is not None:
             y += bias[:, None]  # y is a fresh array: add in place
-        return y.reshape(n, f, oh, ow)
+        return np.ascontiguousarray(y.reshape(f, n, oh, ow).swapaxes(0, 1))
 
     def backward(self, grad):
         x, weight = self.saved_inputs()[:2]
         need_x, need_w = self.needs_input_grad[:2]
         n, f, oh, ow = grad.shape
-        ckk = int(np.prod(weight.shape[1:]))  # C * kh * kw; explicit: no -1 (N may be 0)
-        g = grad.reshape(n, f, oh * ow)
-        col = self.col.reshape(n, ckk, oh * ow)
+        _, c, kh, kw = weight.shape
+        g = np.ascontiguousarray(grad.swapaxes(0, 1)).reshape(f, n * oh * ow)
         grad_w = None
-        if need_w:  # sum over the batch of g @ col^T
-            grad_w = np.matmul(g, col.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+        if need_w:
+            grad_w = (g @ self.rows).reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
         grad_x = None
-        if need_x:
-            grad_col = np.matmul(weight.reshape(f, ckk).T, g)  # (N, C * kh * kw, OH * OW)
-            grad_x = col2im(grad_col.reshape(self.col.shape), x.shape, self.stride, self.padding)
+        if need_x:  # col2im of dL/drows = g^T @ W, one kernel position at a time
+            (sh, sw), (ph, pw) = self.stride, self.padding
+            h, w = x.shape[2:]
+            weight_ij = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, F, C)
+            dtype = np.result_type(grad, weight)
+            images = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    block = (g.T @ weight_ij[i, j]).reshape(n, oh, ow, c)
+                    images[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += block
+            grad_x = images[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
         if len(self.inputs) == 2:
             return grad_x, grad_w
-        return grad_x, grad_w, g.sum(axis=(0, 2))
+        return grad_x, grad_w, grad.sum(axis=(0, 2, 3))
 
 
 def _check_conv_shapes(
