@@ -1045,7 +1045,7 @@ def _relu_backward(b: _Builder, node: _Node, grad: int, handed: dict[int, int]) 
 
 
 def _sigmoid_forward(b: _Builder, node: _Node) -> Written:
-    """The sigmoid in three passes over one buffer (see ``_sigmoid_in_place``)."""
+    """The sigmoid in four passes over one buffer (see ``_sigmoid_in_place``)."""
     env, (x,), y = b.plan.env, node.ins, b.plan.env[node.out]
     half = _number(0.5, y.dtype)
 
@@ -1062,8 +1062,10 @@ def _sigmoid_in_place(y: np.ndarray, half: np.ndarray) -> None:
         1 / (1 + e^-x) = (1 + tanh(x / 2)) / 2.
 
     Written with tanh, nothing overflows (e^-x does, for x < -88 in float32), so the plan
-    runs without ``np.errstate``; and numpy's tanh is faster than its exp here. ``half``:
-    0.5 as a 0-d array of y's dtype (see ``_number``)."""
+    runs without ``np.errstate``; and numpy's tanh is faster than its exp here. Its error
+    stays under 4e-8 in float32 (measured on [-30, 0]), but near 0 that is all of it:
+    below about x = -20 the result rounds to 0, where eager's keeps a tiny positive
+    value. ``half``: 0.5 as a 0-d array of y's dtype (see ``_number``)."""
     np.tanh(y, out=y)
     np.multiply(y, half, out=y)
     np.add(y, half, out=y)
