@@ -7,6 +7,8 @@ traced training loop reaches on real MNIST. Then what a trace must refuse, with 
 message. No timing here: speed is measured in benchmarks/.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -100,6 +102,30 @@ def test_traced_ops_agree_with_eager(name, rows, cols, dtype, seed):
     np.testing.assert_allclose(loss.data, expected_loss.data, **tolerance)
     np.testing.assert_allclose(replayed.w.grad.data, eager.w.grad.data, **tolerance)
     assert replayed.w.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fused", [False, True])
+def test_sigmoid_of_extreme_inputs(dtype, fused):
+    """The plan's sigmoid, 0.5 tanh(z / 2) + 0.5, alone or fused after a linear layer, on
+    inputs from -1000 to 1000: no numpy warning (e^-z would overflow), eager's values to
+    float rounding near 0 and 1."""
+    z = np.array([[-1000, -90, -30, -17, -5, -1e-3, 0, 1e-3, 5, 17, 30, 90, 1000]], dtype)
+    layer = nn.Linear(13, 13, dtype=dtype)
+    layer.load_state_dict({"weight": np.eye(13, dtype=dtype), "bias": np.zeros(13, dtype)})
+
+    def fn(x):
+        return (layer(x) if fused else x).sigmoid()
+
+    traced = trace(fn, np.zeros_like(z))
+    assert ("fused" in str(traced)) == fused and "tanh" in str(traced)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = traced(z).data
+        with no_grad():
+            expected = fn(Tensor(z)).data
+    np.testing.assert_allclose(got, expected, rtol=0, atol=np.finfo(dtype).eps)
+    assert got[0, 0] == 0 and got[0, -1] == 1 and got.dtype == dtype
 
 
 def book_network(rng):
