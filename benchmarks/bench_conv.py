@@ -13,7 +13,9 @@ forward and one backward pass (every gradient: input, weight, bias), by
 Before timing, the variants' outputs and gradients are compared. A second table times
 the two ways of building im2col's columns, the book's loop over the kernel's positions
 and ``numpy.lib.stride_tricks.sliding_window_view`` (tinygrad_edu's ``im2col``: the
-faster here), and the loop of ``col2im``, on the same shapes.
+faster here), and the loop of ``col2im``, on the same shapes. A third times the two ways
+of max pooling: im2col, the maximum of each window and col2im, against tinygrad_edu's
+loop over the kernel's positions that copies no window (the faster here).
 
     python benchmarks/bench_conv.py
 """
@@ -40,6 +42,7 @@ from common import (
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor
 from tinygrad_edu.functional.conv import col2im, im2col
+from tinygrad_edu.ops import Function
 
 # The CNN's layers (examples/mnist_cnn.py): name, op, input shape, then for a convolution
 # the weight's shape, for a pool the kernel size (stride = kernel, no padding).
@@ -330,6 +333,70 @@ def run_im2col(args):
     return rows
 
 
+# ------------------------------------------------ max pooling, two ways
+
+
+class Im2colMaxPool(Function):
+    """max_pool2d as the book's ``Pooling`` computes it, in float32: im2col's copy of the
+    windows, their maximum, then backward the first maximum's mask and col2im (how
+    tinygrad_edu computed it until its kernel-position loop, which needs no copy)."""
+
+    name = "max_pool2d"
+    once_differentiable = True
+
+    def __init__(self, size):
+        self.kernel = (size, size)
+
+    def forward(self, x):
+        col = im2col(x, self.kernel, self.kernel, fill=-np.inf)
+        n, c, kh, kw, oh, ow = col.shape
+        self.input_shape = x.shape
+        self.windows = col.reshape(n, c, kh * kw, oh, ow)  # axis 2: a window, row-major
+        return self.windows.max(axis=2)
+
+    def backward(self, grad):
+        y = self.saved_output()
+        is_max = self.windows == y[:, :, None]
+        first = np.empty_like(is_max)  # the first maximum of each window gets the gradient
+        seen = np.zeros(y.shape, dtype=bool)
+        for k in range(is_max.shape[2]):
+            np.logical_and(is_max[:, :, k], ~seen, out=first[:, :, k])
+            seen |= is_max[:, :, k]
+        grad_col = (first * grad[:, :, None]).reshape(*y.shape[:2], *self.kernel, *y.shape[2:])
+        return col2im(grad_col, self.input_shape, self.kernel)
+
+
+def run_pool_ways(args):
+    """Both ways of max_pool2d, forward + backward on Tensors, on the CNN's pools."""
+    rows = []
+    rng = np.random.default_rng(args.seed)
+    for name, op, shape, size in LAYERS:
+        if op != "max_pool2d":
+            continue
+        x = Tensor(layer_arrays(op, shape, size, rng)[0], requires_grad=True)
+        upstream = rng.standard_normal(F.max_pool2d(x, size).shape).astype(np.float32)
+
+        def way(pool, x=x, upstream=upstream):
+            def run():
+                x.grad = None
+                out = pool(x)
+                out.backward(upstream)
+                return out.data, x.grad.data
+
+            return run
+
+        cases = {
+            "im2col, max, col2im": way(lambda x, s=size: Im2colMaxPool(s)(x)),
+            "kernel-position loop": way(lambda x, s=size: F.max_pool2d(x, s)),
+        }
+        first, second = (case() for case in cases.values())
+        assert all(np.array_equal(a, b) for a, b in zip(first, second))
+        timings = compare(cases, args.repeats, args.min_time)
+        ms = {v: t.median * 1e3 for v, t in timings.items()}
+        rows.append({"layer": name, "input_shape": shape, "ms": ms})
+    return rows
+
+
 # ------------------------------------------------------------------------ report
 
 
@@ -363,6 +430,19 @@ def print_im2col(rows):
     ]
     headers = ["layer", "input", "columns", *(f"{n} ms" for n in names), "sliding / loop"]
     print_table(headers, table, title="im2col and col2im alone, float32 (median ms)")
+
+
+def print_pool_ways(rows):
+    names = list(rows[0]["ms"])
+    table = [
+        [r["layer"], str(r["input_shape"])]
+        + [fmt(r["ms"][n]) for n in names]
+        + [fmt_ratio(r["ms"][names[1]] / r["ms"][names[0]])]
+        for r in rows
+    ]
+    headers = ["layer", "input", *(f"{n} ms" for n in names), "loop / im2col"]
+    title = "max_pool2d forward + backward, two ways, float32 (median ms)"
+    print_table(headers, table, title=title)
 
 
 def targets_from(layers):
@@ -415,6 +495,8 @@ def main(argv=None):
     print_layers(layers, variants)
     im2col_rows = run_im2col(args)
     print_im2col(im2col_rows)
+    pool_rows = run_pool_ways(args)
+    print_pool_ways(pool_rows)
     targets = targets_from(layers)
     print_targets(targets)
     footer(env)
@@ -430,7 +512,12 @@ def main(argv=None):
             "variants": variants,
             "torch_note": torch_note,
         }
-        results = {"layers": layers, "im2col": im2col_rows, "targets": targets}
+        results = {
+            "layers": layers,
+            "im2col": im2col_rows,
+            "max_pool_ways": pool_rows,
+            "targets": targets,
+        }
         write_json(args.json, "conv", env, settings, results)
     if args.plot:
         save_plot(args.plot, draw(layers, variants))

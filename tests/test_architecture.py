@@ -29,7 +29,7 @@ EXAMPLES = "tinygrad_edu.examples"  # examples/ in the source tree, a package in
 OPTIONAL = ("matplotlib", "torch", "onnx", "onnxruntime", "jupyter", "hypothesis", "pytest")
 LAYERS = {  # bottom to top, as drawn in docs/architecture.md; a new module must be placed
     "engine": ["grad_mode", "tensor", "ops", "autograd"],
-    "utilities": ["_io", "_plot", "threads"],
+    "utilities": ["_io", "_plot", "memory", "threads"],
     "nn / functional / optim": [
         *("functional", "functional.activation", "functional.linear", "functional.loss"),
         *("functional.conv", "nn.conv"),

@@ -176,4 +176,5 @@ def test_conv(tmp_path):
         for variant, difference in r["max_relative_difference_to_tinygrad_edu"].items():
             assert difference < 1e-4, (r["layer"], variant)
     assert {row["layer"] for row in results["im2col"]} == {"conv1", "pool1", "conv2", "pool2"}
+    assert [row["layer"] for row in results["max_pool_ways"]] == ["pool1", "pool2"]
     assert len(results["targets"]) == 8 and "Targets" in stdout

@@ -13,13 +13,15 @@ checks, ``gradcheck_graph``), ``datasets`` (MNIST), ``data`` (mini-batches), ``m
 ``models`` (the notes' TwoLayerNet), ``monitor`` (the training health monitor), ``export``
 (to ONNX and PyTorch), ``trace`` (graph mode: ``trace``, ``trace_step``), ``viz`` (graph
 drawings), ``explain`` (``explain_backward``: backprop step by step), ``threads`` (how many
-threads numpy's matrix products use).
+threads numpy's matrix products use), ``memory`` (``keep_freed_memory``: reuse freed
+memory instead of page-faulting it back at every step).
 """
 
 from tinygrad_edu import (
     data,
     datasets,
     functional,
+    memory,
     metrics,
     models,
     nn,
@@ -54,6 +56,7 @@ __all__ = [
     "functional",
     "get_num_threads",
     "is_grad_enabled",
+    "memory",
     "metrics",
     "models",
     "nn",

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from tinygrad_edu import metrics, threads
+from tinygrad_edu import memory, metrics, threads
 from tinygrad_edu._io import atomic_write
 from tinygrad_edu._plot import new_figure, save_figure
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
@@ -159,10 +159,12 @@ def run_main(main: Callable[[], object], prog: str | None = None) -> int:
 
     numpy's matrix code gets ``threads.default_num_threads()`` threads (one: measured
     fastest for the course's small matrices, and steady on a busy machine), unless the
-    environment chooses (``OPENBLAS_NUM_THREADS``, ...).
+    environment chooses (``OPENBLAS_NUM_THREADS``, ...); and freed memory is kept for
+    the next training step (``memory.keep_freed_memory``: no page faults to get it back).
     """
     prog = prog or Path(sys.argv[0]).name
     threads.use_default_num_threads()
+    memory.keep_freed_memory()
     _created_folders.clear()
     try:
         result = main()
