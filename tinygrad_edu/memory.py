@@ -4,12 +4,12 @@ Every op returns a new numpy array, and backward frees them again, so one traini
 of a convolutional network asks for and gives back tens of megabytes. On Linux, numpy
 gets that memory from the C library's ``malloc`` (glibc), which by default returns
 memory to the operating system as soon as a few megabytes lie free at the top of its
-heap, and gets a large array a mapping of its own (returned when the array is freed).
+heap, and gives a large array a mapping of its own (returned when the array is freed).
 The next step asks again, and the system hands the memory back one zeroed 4 kB page at
 a time, each a page fault: system time, not arithmetic. Measured on this course's
 2-core machine, ``examples/mnist_cnn.py`` (5 epochs, batch 100): 19.2 million page
-faults, 39 s of system time, 2 min 4 s in all; after ``keep_freed_memory()``: 0.8
-million, 7.5 s, 1 min 34 s (``/usr/bin/time -v``; benchmarks/README.md).
+faults, 39 s of system time, 2 min 4 s in all; after ``keep_freed_memory()``: 0.24
+million, 4.6 s, 1 min 33 s (``/usr/bin/time -v``; benchmarks/README.md).
 
 ``keep_freed_memory(megabytes)`` asks glibc (its ``mallopt``) to serve arrays of up to
 32 MB from its heap and to keep up to ``megabytes`` of freed memory there for the next

@@ -18,11 +18,11 @@ numpy's ``sliding_window_view``, measured faster than the book's loop (its docst
 shows both; ``benchmarks/bench_conv.py`` times them). Average pooling uses these two in
 the layout (N, C, kh, kw, OH, OW), where a window's pixels sit on one axis per channel.
 Max pooling fuses them with its reduction: the same loop over the kernel's positions
-keeps a running maximum and never copies a window (2x faster on the MNIST CNN). The
-convolution lays its windows out as the book does, one row per output pixel, but read
-from the images with the channels last, so that its copies and additions move runs of C
-numbers (``Conv2d``'s docstring; measured 1.6x faster than columns per image on the
-MNIST CNN's second layer, benchmarks/README.md).
+keeps a running maximum and never copies a window (1.6-1.8x as fast on the MNIST CNN's
+pools). The convolution lays its windows out as the book does, one row per output pixel,
+but read from the images with the channels last, so that its copies and additions move
+runs of C numbers (``Conv2d``'s docstring; measured 1.6x faster than columns per image
+on the MNIST CNN's second layer, benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -309,8 +309,8 @@ class MaxPool2d(Function):
     (``kernel_positions``) takes the running maximum of each slice as it comes, and
     backward is the loop of col2im, each slice's share (the gradient where that pixel is
     its window's first maximum) added straight into the input's gradient. No window is
-    ever copied: kh * kw numpy calls on arrays of the output's size, measured 2.2x faster
-    than im2col's copy then a reduction on the MNIST CNN (benchmarks/README.md).
+    ever copied: kh * kw numpy calls on arrays of the output's size, measured 1.6-1.8x
+    as fast as im2col's copy then a reduction on the MNIST CNN (benchmarks/README.md).
     """
 
     name = "max_pool2d"  # as F.max_pool2d, in messages and graph drawings
