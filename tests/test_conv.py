@@ -197,6 +197,18 @@ def test_max_pool2d_padding_never_wins():
     )
 
 
+def test_max_pool2d_backward_refuses_an_input_changed_in_place():
+    """Backward compares the input with the output to find each window's maximum, so an
+    input changed in place since forward is an error (as in PyTorch), not a gradient of 0."""
+    x = leaf(np.arange(16.0).reshape(1, 1, 4, 4))
+    hidden = x * 1
+    y = F.max_pool2d(hidden, 2)
+    with no_grad():
+        hidden += 1
+    with pytest.raises(RuntimeError, match=r"the input 0 of 'max_pool2d' \(shape \(1, 1, 4, 4\)\)"):
+        y.sum().backward()
+
+
 def test_avg_pool2d_counts_the_padding():
     x = Tensor(np.ones((1, 1, 2, 2)))
     y = F.avg_pool2d(x, 2, stride=1, padding=1).data[0, 0]
