@@ -35,12 +35,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import tinygrad_edu.functional as F
-from tinygrad_edu import Tensor, metrics, nn, no_grad, optim, threads
+from tinygrad_edu import Tensor, memory, metrics, nn, no_grad, optim, threads
 from tinygrad_edu.data import DataLoader
 from tinygrad_edu.datasets import load_mnist
 
 threads.use_default_num_threads()  # one thread for numpy's matrix products (the scripts' default)
 print("numpy's matrix products use", threads.get_num_threads(), "thread(s)")
+# A CNN's step frees and asks again for tens of MB: keep them rather than page-fault them back
+# (Linux with glibc; elsewhere this does nothing). The scripts do the same.
+print("freed memory kept for reuse:", memory.keep_freed_memory())
 
 # %% [markdown]
 # ## Images as (N, C, H, W)
