@@ -197,6 +197,20 @@ def test_max_pool2d_padding_never_wins():
     )
 
 
+def test_max_pool2d_gradient_goes_to_a_real_pixel_when_it_ties_with_the_padding():
+    """All -inf: every window's maximum ties with the -inf padding; as in PyTorch, the
+    gradient of each of the four windows goes to the first real pixel, not the padding."""
+    x = leaf(np.full((1, 1, 2, 2), -np.inf))
+    F.max_pool2d(x, 3, stride=1, padding=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[4, 0], [0, 0]])
+
+
+def test_max_pool2d_of_booleans_pads_with_false():
+    y = F.max_pool2d(np.eye(2, dtype=bool).reshape(1, 1, 2, 2), 2, stride=1, padding=1)
+    expected = [[True, True, False], [True, True, True], [False, True, True]]
+    np.testing.assert_array_equal(y.data[0, 0], expected)
+
+
 def test_max_pool2d_backward_refuses_an_input_changed_in_place():
     """Backward compares the input with the output to find each window's maximum, so an
     input changed in place since forward is an error (as in PyTorch), not a gradient of 0."""

@@ -12,9 +12,11 @@ faults, 39 s of system time, 2 min 4 s in all; after ``keep_freed_memory()``: 0.
 million, 4.6 s, 1 min 33 s (``/usr/bin/time -v``; benchmarks/README.md).
 
 ``keep_freed_memory(megabytes)`` asks glibc (its ``mallopt``) to serve arrays of up to
-32 MB from its heap and to keep up to ``megabytes`` of freed memory there for the next
-allocation. The process then holds on to that much memory it is not using. The setting
-is process-wide, like ``threads.set_num_threads``; the command-line programs and the
+32 MB from its heaps and to keep up to ``megabytes`` of freed memory in each for the
+next allocation. The process then holds on to that much memory it is not using, per heap:
+glibc gives each thread that allocates a heap (an "arena") of its own, up to 8 per core,
+so a program computing in 4 threads may keep 4 times as much. The setting is
+process-wide, like ``threads.set_num_threads``; the command-line programs and the
 examples call it at start. Elsewhere (macOS, Windows, another C library) it changes
 nothing and returns False.
 
@@ -42,10 +44,11 @@ _HEAP_UP_TO = 32 * 2**20  # glibc's own limit for the threshold on 64-bit system
 def keep_freed_memory(megabytes: int = 64) -> bool:
     """Keep up to ``megabytes`` of freed memory in the process for reuse (glibc only).
 
-    Returns True if the C library took the setting, False where it cannot (not Linux
-    with glibc). ``megabytes`` is an int from 0 to 1024; 64 covers a training step of
-    the MNIST CNN (batch 100) with no page fault. Raises TypeError or ValueError for
-    anything else.
+    Returns True if the C library took the setting; False if it is not glibc on Linux or
+    refused it (32-bit glibc takes no threshold above 512 kB). ``megabytes``
+    is an int from 0 to 1024, kept per heap (see the module's docstring); 64 covers a
+    training step of the MNIST CNN (batch 100) with no page fault. Raises TypeError or
+    ValueError for anything else.
     """
     if isinstance(megabytes, bool) or not isinstance(megabytes, (int, np.integer)):
         raise TypeError(

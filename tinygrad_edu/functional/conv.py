@@ -27,6 +27,8 @@ on the MNIST CNN's second layer, benchmarks/README.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -128,7 +130,8 @@ def kernel_positions(
         x_padded[pixels][n, c, oh, ow] = x_padded[n, c, oh * stride_h + i, ow * stride_w + j],
 
     an (N, C, OH, OW) strided view: pixel (i, j) of every window. The book's im2col and
-    col2im loop over these slices (``im2col``'s docstring)."""
+    col2im loop over these slices (``im2col``'s docstring); here ``col2im`` and max
+    pooling do (and ``Conv2d.backward``, on its channels-last images)."""
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
     return [
         ((i, j), (slice(None), slice(None), slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)))
@@ -297,7 +300,8 @@ def conv2d(
 class MaxPool2d(Function):
     """The maximum of each (kh, kw) window, channel by channel, as one op.
 
-    x: (N, C, H, W) -> (N, C, OH, OW). Padding is -inf (PyTorch's), so it never wins.
+    x: (N, C, H, W) -> (N, C, OH, OW). Padding is -inf (PyTorch's), so it is a window's
+    maximum only if all its real pixels are -inf too, and it never takes a gradient.
     Backward (the book's section 7.5, like ReLU's): the gradient of each output goes to
     the input pixel that was its window's maximum; the others get 0. When several pixels
     of a window tie for the maximum, the **first** in row-major order (smallest row, then
@@ -306,11 +310,12 @@ class MaxPool2d(Function):
 
     The book's ``Pooling`` copies the windows with im2col, then takes the maximum of each
     column. Here the two are fused: the loop of im2col over the kernel's positions
-    (``kernel_positions``) takes the running maximum of each slice as it comes, and
-    backward is the loop of col2im, each slice's share (the gradient where that pixel is
-    its window's first maximum) added straight into the input's gradient. No window is
-    ever copied: kh * kw numpy calls on arrays of the output's size, measured 1.6-1.8x
-    as fast as im2col's copy then a reduction on the MNIST CNN (benchmarks/README.md).
+    (``kernel_positions``) takes the running maximum of each slice as it comes, kh * kw
+    numpy calls on arrays of the output's size; backward is the loop of col2im, each
+    slice's share (the gradient where that pixel is its window's first maximum) added
+    straight into the input's gradient, a few calls per position. No window is ever
+    copied: measured 1.6-1.8x as fast as im2col's copy then a reduction on the MNIST
+    CNN's pools (benchmarks/README.md).
     """
 
     name = "max_pool2d"  # as F.max_pool2d, in messages and graph drawings
@@ -321,18 +326,17 @@ class MaxPool2d(Function):
             "max_pool2d", kernel_size, stride, padding
         )
 
-    def padded(self, x: np.ndarray) -> np.ndarray:
-        """x with ``padding`` rows and columns of -inf (of its type's least value if an
-        integer) on each side; x itself when there is no padding."""
+    def padded(self, x: np.ndarray, fill: Any) -> np.ndarray:
+        """x with ``padding`` rows and columns of ``fill`` on each side; x itself when
+        there is no padding."""
         ph, pw = self.padding
         if not (ph or pw):
             return x
-        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
 
     def forward(self, x):
         _check_input("max_pool2d", x, self.kernel, self.padding)
-        x = self.padded(x)
+        x = self.padded(x, _least_value(x.dtype))
         out_size = output_size(x.shape[2:], self.kernel, self.stride, (0, 0))
         (_, first), *others = kernel_positions(self.kernel, self.stride, out_size)
         y = x[first].copy()
@@ -341,17 +345,27 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, grad):
-        x, y = self.padded(self.saved_inputs()[0]), self.saved_output()
+        x, y = self.saved_inputs()[0], self.saved_output()
+        h, w = x.shape[2:]
+        # padded with NaN, which equals no maximum: the gradient goes to a real pixel
+        x = self.padded(x, np.nan if x.dtype.kind == "f" else _least_value(x.dtype))
         grad_x = np.zeros(x.shape, dtype=grad.dtype)
         taken = np.zeros(y.shape, dtype=bool)  # windows whose maximum was found already
         first_max = np.empty(y.shape, dtype=bool)
         for _, pixels in kernel_positions(self.kernel, self.stride, y.shape[2:]):
             np.equal(x[pixels], y, out=first_max)
-            np.greater(first_max, taken, out=first_max)  # on booleans: and not taken
+            np.logical_and(first_max, ~taken, out=first_max)
             grad_x[pixels] += grad * first_max  # col2im: add this position's share
             taken |= first_max
-        (ph, pw), (h, w) = self.padding, x.shape[2:]
-        return grad_x[:, :, ph : h - ph, pw : w - pw]
+        ph, pw = self.padding
+        return grad_x[:, :, ph : ph + h, pw : pw + w]
+
+
+def _least_value(dtype: np.dtype) -> Any:
+    """The least value of ``dtype``: -inf for floats, the least integer, False."""
+    if dtype.kind == "f":
+        return -np.inf
+    return False if dtype.kind == "b" else np.iinfo(dtype).min
 
 
 class AvgPool2d(Function):
