@@ -29,6 +29,7 @@ from common import (
     fmt,
     fmt_ratio,
     footer,
+    grouped_bars,
     import_torch,
     make_parser,
     parse_args,
@@ -458,11 +459,8 @@ def targets_from(layers):
 def draw(layers, variants):
     def figure(plt):
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        width = 0.8 / len(variants)
-        for k, v in enumerate(variants):
-            xs = [i + (k - (len(variants) - 1) / 2) * width for i in range(len(layers))]
-            ax.bar(xs, [r["ms"].get(v, 0) for r in layers], width, label=v)
-        ax.set_xticks(range(len(layers)), [f"{r['layer']}\n{r['op']}" for r in layers])
+        labels = [f"{r['layer']}\n{r['op']}" for r in layers]
+        grouped_bars(ax, layers, variants, lambda r, v: r["ms"].get(v, 0), labels)
         ax.set_ylabel("ms, forward + backward (batch of 100)")
         ax.set_title("The MNIST CNN's layers")
         ax.legend()

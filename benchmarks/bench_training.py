@@ -31,6 +31,7 @@ from common import (
     fmt,
     fmt_ratio,
     footer,
+    grouped_bars,
     import_torch,
     int_list,
     load_mnist_data,
@@ -400,12 +401,8 @@ def targets_from(configs):
 def draw(configs, variants):
     def figure(plt):
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        width = 0.8 / len(variants)
         labels = [f"{c['dtype']}\nhidden {c['hidden']}" for c in configs]
-        for k, v in enumerate(variants):
-            xs = [i + (k - (len(variants) - 1) / 2) * width for i in range(len(configs))]
-            ax.bar(xs, [c["ms_per_step"][v] for c in configs], width, label=v)
-        ax.set_xticks(range(len(configs)), labels)
+        grouped_bars(ax, configs, variants, lambda c, v: c["ms_per_step"][v], labels)
         ax.set_yscale("log")
         ax.set_ylabel("ms per SGD step (batch of 100)")
         ax.set_title("784-hidden-10 ReLU net: one training step")

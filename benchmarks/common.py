@@ -485,6 +485,16 @@ def save_plot(path, draw):
     print(f"wrote {path}")
 
 
+def grouped_bars(ax, groups, variants, value, labels):
+    """A bar chart on ``ax``: for each of ``groups`` (ticked with ``labels``) one bar per
+    variant, side by side, of height ``value(group, variant)``."""
+    width = 0.8 / len(variants)
+    for k, v in enumerate(variants):
+        xs = [i + (k - (len(variants) - 1) / 2) * width for i in range(len(groups))]
+        ax.bar(xs, [value(g, v) for g in groups], width, label=v)
+    ax.set_xticks(range(len(groups)), labels)
+
+
 # ------------------------------------------------------------------------------ data
 
 
