@@ -37,6 +37,7 @@ from tinygrad_edu.datasets import SampleDataWarning, load_mnist
 
 NO_TORCH_ENV = "TINYGRAD_EDU_BENCH_NO_TORCH"
 THREAD_ENV_VARS = threads.THREAD_ENV_VARS
+BLAS_KERNEL_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # force OpenBLAS's kernels
 
 # ----------------------------------------------------------------------------- options
 
@@ -184,6 +185,7 @@ def environment(torch=None, torch_note="", torch_version=None):
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numpy_blas": numpy_blas(),
+        "blas_env": {k: os.environ[k] for k in BLAS_KERNEL_ENV_VARS if k in os.environ},
         "tinygrad_edu": tinygrad_edu.__version__,
         "tinygrad_edu_source": source_version(),
         "torch": torch.__version__ if torch is not None else torch_version,
@@ -224,6 +226,12 @@ def print_environment(env):
     print(f" ({env['usable_cores']} usable)" if env["usable_cores"] else "")
     print(f"python:        {env['python']}")
     print(f"numpy:         {env['numpy']} (BLAS: {env['numpy_blas']})")
+    if env["blas_env"]:
+        forced = ", ".join(f"{k}={v}" for k, v in env["blas_env"].items())
+        print(
+            f"note:          {forced} chooses OpenBLAS's kernels, not the processor: unset "
+            f"them for this command to time numpy at its own speed (benchmarks/README.md)"
+        )
     source = env["tinygrad_edu_source"]
     print(f"tinygrad_edu:  {env['tinygrad_edu']}" + (f" (git {source})" if source else ""))
     print(f"torch:         {env['torch_note']}")

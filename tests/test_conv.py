@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, nn, no_grad, optim
+from tinygrad_edu.functional import conv
 from tinygrad_edu.functional.conv import col2im, im2col, output_size
 
 RTOL, ATOL = 1e-8, 1e-10  # float64 against PyTorch: sums in another order
@@ -142,6 +143,16 @@ def test_conv2d_gradients_named_cases(rng, x_shape, w_shape, stride, padding, bi
         check_gradients(lambda a, v, c: F.conv2d(a, v, c, stride, padding), x, w, b)
     else:
         check_gradients(lambda a, v: F.conv2d(a, v, stride=stride, padding=padding), x, w)
+
+
+@pytest.mark.parametrize("images_per_block", [1, 2, 5])
+def test_conv2d_input_gradient_in_blocks_of_images(rng, monkeypatch, images_per_block):
+    """col2im takes dL/drows a few images at a time (all of them on the small shapes
+    above): 5 images in blocks of 1, of 2 (a last partial block) and whole."""
+    x, w, b = rng.normal(size=(5, 2, 5, 6)), rng.normal(size=(2, 2, 3, 2)), rng.normal(size=2)
+    numbers_per_image = 2 * 5 * 3  # C * OH * OW: stride (1, 2), padding (1, 0) give 5 x 3
+    monkeypatch.setattr(conv, "COL2IM_BLOCK", images_per_block * numbers_per_image)
+    check_gradients(lambda a, v, c: F.conv2d(a, v, c, (1, 2), (1, 0)), x, w, b)
 
 
 @given(case=pool_case(distinct=True))

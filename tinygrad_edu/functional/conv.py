@@ -177,6 +177,9 @@ def pool_arguments(
 # ------------------------------------------------------------------------- convolution
 
 
+COL2IM_BLOCK = 32_768  # numbers in one block of Conv2d's dL/drows: 128 kB in float32
+
+
 class Conv2d(Function):
     """The 2-D convolution (cross-correlation, as in every deep-learning library) as one op.
 
@@ -188,20 +191,21 @@ class Conv2d(Function):
     Forward, as the book's ``Convolution`` (section 7.4.3): im2col turns the images into
     ``rows``, one row per output pixel (N * OH * OW of them) holding the kh * kw * C input
     values of its window; with W the weight as (F, kh * kw * C), one row per output
-    channel, a single matrix product gives every output, y^T = W @ rows^T + bias, as
-    (F, N * OH * OW) (NCHW after swapping the first two axes). Backward is the affine
-    layer's (section 5.6.2) with g = dL/dy as (F, N * OH * OW), one column per output
-    pixel: dL/dW = g @ rows, dL/dbias = g summed along its rows, and dL/drows = g^T @ W,
-    which col2im adds back onto the pixels the rows were copied from.
+    channel, a single matrix product gives every output, y = rows @ W^T + bias, as
+    (N * OH * OW, F) (NCHW after moving F before OH and OW). Backward is the affine
+    layer's (section 5.6.2) with g = dL/dy laid out as (F, N * OH * OW), one column per
+    output pixel: dL/dW = g @ rows, dL/dbias = g summed along its rows, and
+    dL/drows = g^T @ W, which col2im adds back onto the pixels the rows were copied from.
 
     Unlike the book, the windows are read from the images with the channels last
     (N, H, W, C), so a row lists its window pixel by pixel, the C channels of each pixel
     side by side (the order (kh, kw, C); W's columns are put in the same order). Each copy
     of im2col and each addition of col2im then moves runs of C numbers, not single ones.
-    And col2im takes dL/drows one kernel position (i, j) at a time, g^T @ W[:, i, j] (the
-    gradients of the C values that position read in every window), adding each block onto
-    its pixels while it is still in the cache. Both measured faster here
-    (benchmarks/README.md).
+    And dL/drows is never built whole: col2im takes it in blocks, one kernel position
+    (i, j) and a few images at a time, g^T @ W[:, i, j] on those images' columns of g
+    (the gradients of the C values that position read in their windows), each block
+    small enough (``COL2IM_BLOCK`` numbers) to be added onto its pixels while it is still
+    in the cache. All three measured faster here (benchmarks/README.md).
     """
 
     reads_output = False
@@ -222,10 +226,10 @@ class Conv2d(Function):
         oh, ow = windows.shape[1:3]  # windows: (N, OH, OW, C, kh, kw), a view
         # im2col: one copy, each window's values in the order (kh, kw, C)
         self.rows = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)
-        y = weight.transpose(0, 2, 3, 1).reshape(f, kh * kw * c) @ self.rows.T
+        y = self.rows @ weight.transpose(0, 2, 3, 1).reshape(f, kh * kw * c).T
         if bias is not None:
-            y += bias[:, None]  # y is a fresh array: add in place
-        return np.ascontiguousarray(y.reshape(f, n, oh, ow).swapaxes(0, 1))
+            y += bias  # y is a fresh array: add in place
+        return np.ascontiguousarray(y.reshape(n, oh, ow, f).transpose(0, 3, 1, 2))
 
     def backward(self, grad):
         x, weight = self.saved_inputs()[:2]
@@ -243,10 +247,14 @@ class Conv2d(Function):
             weight_ij = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, F, C)
             dtype = np.result_type(grad, weight)
             images = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    block = (g.T @ weight_ij[i, j]).reshape(n, oh, ow, c)
-                    images[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += block
+            step = max(1, COL2IM_BLOCK // (oh * ow * c))  # images per block
+            for start in range(0, n, step):
+                g_part = g[:, start * oh * ow : (start + step) * oh * ow].T
+                images_part = images[start : start + step]
+                for i in range(kh):
+                    for j in range(kw):
+                        block = (g_part @ weight_ij[i, j]).reshape(-1, oh, ow, c)
+                        images_part[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += block
             grad_x = images[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
         if len(self.inputs) == 2:
             return grad_x, grad_w
