@@ -12,8 +12,8 @@ forward and one backward pass (every gradient: input, weight, bias), by
 
 Before timing, the variants' outputs and gradients are compared. A second table times
 the two ways of building im2col's columns, the book's loop over the kernel's positions
-and ``numpy.lib.stride_tricks.sliding_window_view`` (tinygrad_edu's ``im2col``: the
-faster here), and the loop of ``col2im``, on the same shapes. A third times the two ways
+and ``numpy.lib.stride_tricks.sliding_window_view`` (tinygrad_edu's ``im2col``: as fast
+or faster here), and the loop of ``col2im``, on the same shapes. A third times the two ways
 of max pooling: im2col, the maximum of each window and col2im, against tinygrad_edu's
 loop over the kernel's positions that copies no window (the faster here).
 
