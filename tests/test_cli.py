@@ -27,6 +27,17 @@ def test_help_lists_every_command(tmp_path):
         assert command in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("model", "description"), [([], "two-layer"), (["--model", "cnn"], "convolutional")]
+)
+def test_train_help_names_the_model_option(tmp_path, model, description):
+    done = cli("train", *model, "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    first, rest = done.stdout.split("\n", 1)
+    assert first.startswith("--model {mlp,cnn}:")
+    assert "usage: tinygrad-edu train" in rest and description in rest
+
+
 def test_the_console_script_is_installed(tmp_path):
     script = shutil.which("tinygrad-edu")
     if script is None:

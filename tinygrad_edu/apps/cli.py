@@ -54,6 +54,11 @@ def _run(argv: list[str]) -> int:
         name, options = PROGRAMS[argv[0]], argv[1:]
         if argv[0] == "train":
             name, options = _train_script(options)
+            if {"-h", "--help"} & set(options):  # the scripts' help knows no --model
+                print(
+                    f"--model {{{','.join(TRAIN_MODELS)}}}: mlp, the flagship (the default), "
+                    f"or cnn, chapter 7's CNN; this is the help of {name}.py:\n"
+                )
         program = load_example(name)
         status = program.main(options, prog=f"tinygrad-edu {argv[0]}")
         return status if isinstance(status, int) else 0  # some return their results
