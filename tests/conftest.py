@@ -35,7 +35,8 @@ def mnist_dir():
     root = os.environ.get("TINYGRAD_EDU_DATA")
     if not root:
         skip_or_fail_in_ci(
-            "real MNIST not found: set TINYGRAD_EDU_DATA (e.g. ../shared/datasets)",
+            "real MNIST not found: set TINYGRAD_EDU_DATA to the folder holding mnist/ (the "
+            "four MNIST files; ~/.cache/tinygrad_edu once load_mnist has downloaded them)",
             "CI must run the real-data tests",
         )
     folder = Path(root) / "mnist"
@@ -55,7 +56,8 @@ def sample_weight():
     path = Path(root).parent / "reference" / "sample_weight.npz" if root else None
     if path is None or not path.is_file():
         skip_or_fail_in_ci(
-            f"the book's sample_weight.npz is not available ({path})",
+            f"the book's sample_weight.npz is not available: it is looked for in the "
+            f"reference/ folder beside $TINYGRAD_EDU_DATA ({path})",
             "CI must run the tests of the book's weights",
         )
     return path
@@ -65,7 +67,9 @@ def sample_weight():
 def torch():
     """PyTorch, for the tests that compare with it."""
     return optional_module(
-        "torch", "torch", "CI must compare with PyTorch (.ci/run installs torch==2.13.0)"
+        "torch",
+        "pip install torch==2.13.0 (the CPU build is enough; README, Quick start)",
+        "CI must compare with PyTorch (.ci/run installs torch==2.13.0)",
     )
 
 
@@ -73,7 +77,7 @@ def torch():
 def onnx():
     """onnx, for the tests of the ONNX export."""
     return optional_module(
-        "onnx", "onnx", "CI must check the ONNX export (.ci/run installs the onnx extra)"
+        "onnx", "pip install '.[onnx]'", "CI must check the ONNX export (.ci/run installs it)"
     )
 
 
@@ -82,7 +86,7 @@ def onnxruntime():
     """onnxruntime, the judge of the ONNX export."""
     return optional_module(
         "onnxruntime",
-        "onnx",
+        "pip install '.[onnx]'",
         "CI must run the exported ONNX models (.ci/run installs the onnx extra)",
     )
 

@@ -301,10 +301,11 @@ def skip_or_fail_in_ci(message, why_not_in_ci):
     pytest.skip(message)
 
 
-def optional_module(name, extra, why_in_ci):
+def optional_module(name, install, why_in_ci):
     """The module ``name`` of an optional extra: skips the test when it is not installed,
-    except in CI (CI=true), where that is a failure (``why_in_ci`` says why)."""
+    saying how to ``install`` it, except in CI (CI=true), where that is a failure
+    (``why_in_ci`` says why)."""
     try:
         return importlib.import_module(name)
     except ImportError:
-        skip_or_fail_in_ci(f"{name} is not installed: pip install '.[{extra}]'", why_in_ci)
+        skip_or_fail_in_ci(f"{name} is not installed: {install}", why_in_ci)

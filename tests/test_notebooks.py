@@ -46,7 +46,7 @@ def needs(module_name):
     """Import a module of the ``notebooks`` extra, or skip (fail in CI) without it."""
     return optional_module(
         module_name,
-        "notebooks",
+        "pip install '.[notebooks]'",
         "CI must check and run the notebooks (.ci/run installs the notebooks extra)",
     )
 
