@@ -54,7 +54,6 @@ from tinygrad_edu.models import ThreeLayerNet
 from tinygrad_edu.threads import blas_info, default_num_threads, get_num_threads, set_num_threads
 
 STEPS_PER_EPOCH = 600  # 60,000 MNIST training images in batches of 100
-OPENBLAS_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 # ----------------------------------------------------------------------------- load
 
@@ -322,7 +321,6 @@ def main(argv=None):
     torch_version, torch_note = installed_torch()
     env = environment(None, torch_note, torch_version)
     env["blas_libraries"] = blas_info()
-    env["openblas_env"] = {k: os.environ[k] for k in OPENBLAS_ENV_VARS if k in os.environ}
     blas_default, chosen = get_num_threads(), default_num_threads()
     counts = sorted({*args.thread_counts, blas_default, chosen})
     labels = {n: label(n, blas_default, chosen) for n in counts}
@@ -341,13 +339,11 @@ def main(argv=None):
         f"kernel {lib.get('architecture')}), {lib.get('num_threads')} threads"
         for lib in env["blas_libraries"]
     )
-    openblas_env = ", ".join(f"{k}={v}" for k, v in env["openblas_env"].items()) or "not set"
     banner(
         "BLAS threads: flagship training step and 3-layer inference, quiet and busy",
         env,
         [
             f"BLAS:     {libraries or 'none found by threadpoolctl'}",
-            f"          {openblas_env}",
             f"threads:  {counts}; BLAS default {blas_default}, tinygrad_edu default {chosen}",
             f"data:     {data_source}",
             f"training: 784-{args.hidden}-10, batch 100, float32, SGD momentum 0.9; samples of "

@@ -227,11 +227,9 @@ def print_environment(env):
     print(f"python:        {env['python']}")
     print(f"numpy:         {env['numpy']} (BLAS: {env['numpy_blas']})")
     if env["blas_env"]:
-        forced = ", ".join(f"{k}={v}" for k, v in env["blas_env"].items())
-        print(
-            f"note:          {forced} chooses OpenBLAS's kernels, not the processor: unset "
-            f"them for this command to time numpy at its own speed (benchmarks/README.md)"
-        )
+        forced = " and ".join(f"{k}={v}" for k, v in env["blas_env"].items())
+        print(f"note:          {forced} force OpenBLAS's kernels; to time numpy at its")
+        print("               own speed: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...")
     source = env["tinygrad_edu_source"]
     print(f"tinygrad_edu:  {env['tinygrad_edu']}" + (f" (git {source})" if source else ""))
     print(f"torch:         {env['torch_note']}")

@@ -35,11 +35,12 @@ def mnist_dir():
     root = os.environ.get("TINYGRAD_EDU_DATA")
     if not root:
         skip_or_fail_in_ci(
-            "real MNIST not found: set TINYGRAD_EDU_DATA to the folder holding mnist/ (the "
-            "four MNIST files; ~/.cache/tinygrad_edu once load_mnist has downloaded them)",
+            "real MNIST not found: set TINYGRAD_EDU_DATA to the folder holding mnist/ with "
+            "the four MNIST files (once load_mnist has downloaded them: its cache, by "
+            "default ~/.cache/tinygrad_edu)",
             "CI must run the real-data tests",
         )
-    folder = Path(root) / "mnist"
+    folder = Path(root).expanduser() / "mnist"
     assert folder.is_dir(), f"TINYGRAD_EDU_DATA is set but {folder} does not exist"
     return folder
 
@@ -53,11 +54,11 @@ def sample_weight():
     where it fails.
     """
     root = os.environ.get("TINYGRAD_EDU_DATA")
-    path = Path(root).parent / "reference" / "sample_weight.npz" if root else None
+    path = Path(root).expanduser().parent / "reference" / "sample_weight.npz" if root else None
     if path is None or not path.is_file():
         skip_or_fail_in_ci(
             f"the book's sample_weight.npz is not available: it is looked for in the "
-            f"reference/ folder beside $TINYGRAD_EDU_DATA ({path})",
+            f"reference/ folder beside $TINYGRAD_EDU_DATA ({path or 'which is not set'})",
             "CI must run the tests of the book's weights",
         )
     return path
@@ -68,7 +69,7 @@ def torch():
     """PyTorch, for the tests that compare with it."""
     return optional_module(
         "torch",
-        "pip install torch==2.13.0 (the CPU build is enough; README, Quick start)",
+        "pip install '.[torch]' (PyTorch's CPU-only build is enough; CI pins 2.13.0)",
         "CI must compare with PyTorch (.ci/run installs torch==2.13.0)",
     )
 
@@ -77,7 +78,9 @@ def torch():
 def onnx():
     """onnx, for the tests of the ONNX export."""
     return optional_module(
-        "onnx", "pip install '.[onnx]'", "CI must check the ONNX export (.ci/run installs it)"
+        "onnx",
+        "pip install '.[onnx]'",
+        "CI must check the ONNX export (.ci/run installs the onnx extra)",
     )
 
 

@@ -28,13 +28,17 @@ def test_help_lists_every_command(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("model", "description"), [([], "two-layer"), (["--model", "cnn"], "convolutional")]
+    ("model", "script", "description"),
+    [
+        ([], "mnist_two_layer.py", "two-layer"),
+        (["--model", "cnn"], "mnist_cnn.py", "convolutional"),
+    ],
 )
-def test_train_help_names_the_model_option(tmp_path, model, description):
+def test_train_help_names_the_model_option(tmp_path, model, script, description):
     done = cli("train", *model, "--help", cwd=tmp_path)
     assert done.returncode == 0
     first, rest = done.stdout.split("\n", 1)
-    assert first.startswith("--model {mlp,cnn}:")
+    assert first.startswith("--model {mlp,cnn}:") and first.endswith(f"help of {script}:")
     assert "usage: tinygrad-edu train" in rest and description in rest
 
 

@@ -150,8 +150,8 @@ def test_conv2d_input_gradient_in_blocks_of_images(rng, monkeypatch, images_per_
     """col2im takes dL/drows a few images at a time (all of them on the small shapes
     above): 5 images in blocks of 1, of 2 (a last partial block) and whole."""
     x, w, b = rng.normal(size=(5, 2, 5, 6)), rng.normal(size=(2, 2, 3, 2)), rng.normal(size=2)
-    numbers_per_image = 2 * 5 * 3  # C * OH * OW: stride (1, 2), padding (1, 0) give 5 x 3
-    monkeypatch.setattr(conv, "COL2IM_BLOCK", images_per_block * numbers_per_image)
+    oh, ow = output_size((5, 6), (3, 2), (1, 2), (1, 0))
+    monkeypatch.setattr(conv, "COL2IM_BLOCK", images_per_block * 2 * oh * ow)  # C * OH * OW
     check_gradients(lambda a, v, c: F.conv2d(a, v, c, (1, 2), (1, 0)), x, w, b)
 
 
@@ -547,6 +547,17 @@ def test_an_empty_batch_runs_forward_and_backward_like_pytorch(torch):
     for ours, param in [(conv.weight, theirs.weight), (conv.bias, theirs.bias)]:
         assert ours.grad.dtype == np.float32
         np.testing.assert_array_equal(ours.grad.data, param.grad.numpy())
+
+
+def test_no_input_channels_give_the_bias_and_empty_gradients():
+    """C = 0: each output is an empty sum plus the bias (PyTorch returns no output channels
+    here instead); backward must still run."""
+    x, w, b = leaf(np.zeros((3, 0, 5, 5))), leaf(np.zeros((2, 0, 3, 3))), leaf(np.ones(2))
+    y = F.conv2d(x, w, b)
+    np.testing.assert_array_equal(y.data, np.ones((3, 2, 3, 3)))
+    y.sum().backward()
+    assert x.grad.shape == (3, 0, 5, 5) and w.grad.shape == (2, 0, 3, 3)
+    np.testing.assert_array_equal(b.grad.data, [27.0, 27.0])  # 3 images x 3 x 3 outputs
 
 
 def test_the_ops_are_named_as_pytorchs_functions():

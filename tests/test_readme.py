@@ -81,7 +81,8 @@ def test_readme_code_runs_as_shown(readme, mnist_dir, tmp_path, monkeypatch):
     assert runs, f"{readme} has no python blocks"
     if any("viz.render(" in code for code, _ in runs) and shutil.which("dot") is None:
         skip_or_fail_in_ci(
-            f"Graphviz's dot program was not found; a block of {readme} renders with it",
+            f"Graphviz's dot program was not found; a block of {readme} renders with it "
+            f"(apt-get install graphviz, or your system's package of it)",
             "CI installs graphviz",
         )
     monkeypatch.setenv("TINYGRAD_EDU_DATA", str(mnist_dir.parent))
@@ -105,7 +106,7 @@ def test_readme_code_runs_as_shown(readme, mnist_dir, tmp_path, monkeypatch):
     if left_out:
         skip_or_fail_in_ci(
             f"{readme}: the other blocks ran; these need extras that are not installed "
-            f"(line, modules): {left_out}; pip install '.[onnx]' torch==2.13.0",
+            f"(line, modules): {left_out}; pip install '.[onnx,torch]'",
             "CI installs every extra",
         )
 

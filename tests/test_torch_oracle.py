@@ -4,7 +4,7 @@ Forward values and gradients of the Tensor ops, the functional losses, nn layers
 parameter names, the optimizers' trajectories, and the autograd engine's behaviours that
 PyTorch shares (in-place checks, freed graphs, second derivatives). Inputs are drawn by
 hypothesis and compared in float64 with rtol 1e-10; float32 dtypes are compared
-separately. Without PyTorch these tests skip (pip install torch==2.13.0), except in CI
+separately. Without PyTorch these tests skip (pip install '.[torch]'), except in CI
 (CI=true), where they fail: CI installs the pinned CPU build (.ci/run).
 
 Where the library and PyTorch differ, a test shows it, marked ``differs_from_pytorch``

@@ -78,7 +78,8 @@ def dot_program():
     """Graphviz's ``dot``: skip without it, except in CI, where it must be installed."""
     if shutil.which("dot") is None:
         skip_or_fail_in_ci(
-            "Graphviz's dot program is not installed",
+            "Graphviz's dot program is not installed: apt-get install graphviz (or your system's "
+            "package of it)",
             "CI installs graphviz, so rendering must be tested",
         )
 

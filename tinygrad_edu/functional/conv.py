@@ -15,8 +15,9 @@ output size along each axis is (the book's equation 7.1)
 ``col2im`` loops over the kernel's positions (kh * kw numpy additions of whole strided
 slices, ``kernel_positions``), as the book does; ``im2col`` gets the same windows from
 numpy's ``sliding_window_view``, measured as fast as the book's loop or faster (its
-docstring shows both; ``benchmarks/bench_conv.py`` times them). Average pooling uses these two in
-the layout (N, C, kh, kw, OH, OW), where a window's pixels sit on one axis per channel.
+docstring shows both; ``benchmarks/bench_conv.py`` times them). Average pooling uses these
+two in the layout (N, C, kh, kw, OH, OW), where a window's pixels sit on one axis per
+channel.
 Max pooling fuses them with its reduction: the same loop over the kernel's positions
 keeps a running maximum and never copies a window (1.6-1.8x as fast on the MNIST CNN's
 pools). The convolution lays its windows out as the book does, one row per output pixel,
@@ -177,7 +178,7 @@ def pool_arguments(
 # ------------------------------------------------------------------------- convolution
 
 
-COL2IM_BLOCK = 32_768  # numbers in one block of Conv2d's dL/drows: 128 kB in float32
+COL2IM_BLOCK = 32_768  # most numbers in a block of Conv2d's dL/drows: 128 kB in float32
 
 
 class Conv2d(Function):
@@ -193,9 +194,10 @@ class Conv2d(Function):
     values of its window; with W the weight as (F, kh * kw * C), one row per output
     channel, a single matrix product gives every output, y = rows @ W^T + bias, as
     (N * OH * OW, F) (NCHW after moving F before OH and OW). Backward is the affine
-    layer's (section 5.6.2) with g = dL/dy laid out as (F, N * OH * OW), one column per
-    output pixel: dL/dW = g @ rows, dL/dbias = g summed along its rows, and
-    dL/drows = g^T @ W, which col2im adds back onto the pixels the rows were copied from.
+    layer's (section 5.6.2), with g = dL/dy laid out as (F, N * OH * OW), one row per
+    output channel (one transpose of the NCHW gradient, and none in the products):
+    dL/dW = g @ rows, dL/dbias = g summed along its rows, and dL/drows = g^T @ W, which
+    col2im adds back onto the pixels the rows were copied from.
 
     Unlike the book, the windows are read from the images with the channels last
     (N, H, W, C), so a row lists its window pixel by pixel, the C channels of each pixel
@@ -203,9 +205,11 @@ class Conv2d(Function):
     of im2col and each addition of col2im then moves runs of C numbers, not single ones.
     And dL/drows is never built whole: col2im takes it in blocks, one kernel position
     (i, j) and a few images at a time, g^T @ W[:, i, j] on those images' columns of g
-    (the gradients of the C values that position read in their windows), each block
-    small enough (``COL2IM_BLOCK`` numbers) to be added onto its pixels while it is still
-    in the cache. All three measured faster here (benchmarks/README.md).
+    (the gradients of the C values that position read in their windows), each block at
+    most ``COL2IM_BLOCK`` numbers (or one image's, if that is more), so that it is added
+    onto its pixels while it is still in the cache. The channels last, the kernel
+    positions one at a time and the few images at a time: each measured faster here
+    (benchmarks/README.md).
     """
 
     reads_output = False
@@ -241,19 +245,19 @@ class Conv2d(Function):
         if need_w:
             grad_w = (g @ self.rows).reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
         grad_x = None
-        if need_x:  # col2im of dL/drows = g^T @ W, one kernel position at a time
+        if need_x:  # col2im of dL/drows = g^T @ W, by kernel position and a few images
             (sh, sw), (ph, pw) = self.stride, self.padding
             h, w = x.shape[2:]
             weight_ij = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, F, C)
             dtype = np.result_type(grad, weight)
             images = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=dtype)
-            step = max(1, COL2IM_BLOCK // (oh * ow * c))  # images per block
+            step = max(1, COL2IM_BLOCK // max(1, oh * ow * c))  # images per block
             for start in range(0, n, step):
                 g_part = g[:, start * oh * ow : (start + step) * oh * ow].T
                 images_part = images[start : start + step]
                 for i in range(kh):
                     for j in range(kw):
-                        block = (g_part @ weight_ij[i, j]).reshape(-1, oh, ow, c)
+                        block = (g_part @ weight_ij[i, j]).reshape(len(images_part), oh, ow, c)
                         images_part[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += block
             grad_x = images[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
         if len(self.inputs) == 2:
