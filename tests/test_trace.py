@@ -18,7 +18,7 @@ import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, nn, no_grad, optim
 from tinygrad_edu.datasets import load_mnist
 from tinygrad_edu.models import ThreeLayerNet
-from tinygrad_edu.trace import Traced, trace, trace_step
+from tinygrad_edu.trace import SHORT_ROW, Traced, trace, trace_step
 
 # Ops of one tensor: each a function eager mode computes and a plan must replay.
 OPS = {
@@ -649,6 +649,24 @@ def test_one_traced_shared_by_threads():
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+@pytest.mark.parametrize("classes", [2, SHORT_ROW, SHORT_ROW + 1, 40])
+def test_cross_entropy_of_short_and_long_rows(rng, classes):
+    """The plan takes the maxima of short rows down the columns of a transposed copy and
+    of long rows along the rows: both as eager mode, on logits that need the shift."""
+    eager = Lab(np.ones((7, classes), np.float32), lambda t: t)
+    replayed = Lab(np.ones((7, classes), np.float32), lambda t: t)
+    sgd = optim.SGD(replayed.parameters(), lr=0.0)  # lr 0: compare gradients at w
+    x, t = rng.normal(0, 50, (7, classes)).astype(np.float32), rng.integers(0, classes, 7)
+    step = trace_step(replayed, F.cross_entropy, sgd, x, t)
+    for _ in range(3):
+        x, t = rng.normal(0, 50, (7, classes)).astype(np.float32), rng.integers(0, classes, 7)
+        eager.w.grad = None
+        expected = F.cross_entropy(eager(x), t)
+        expected.backward()
+        np.testing.assert_allclose(step(x, t).data, expected.data, rtol=1e-6)
+        np.testing.assert_allclose(replayed.w.grad.data, eager.w.grad.data, rtol=1e-5, atol=1e-7)
 
 
 def test_cross_entropy_on_one_sample(rng):

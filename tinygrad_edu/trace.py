@@ -953,6 +953,8 @@ def _fit(gradient: Any, shape: tuple[int, ...], dtype: np.dtype, op: str, index:
 # same order, so the results agree with eager mode to rounding. No step ever writes into
 # an array it did not allocate (gradients may be shared, as in autograd).
 
+SHORT_ROW = 16  # numbers: numpy reduces shorter rows faster as the columns of a transpose
+
 
 def _linear_forward(b: _Builder, node: _Node) -> Written:
     """y = x W (+ bias), fused: the product into the buffer, the bias added in place."""
@@ -1143,7 +1145,13 @@ def _softmax_forward(b: _Builder, node: _Node) -> Written:
 
 def _cross_entropy_forward(b: _Builder, node: _Node) -> Written | None:
     """The book's SoftmaxWithLoss on (N, C) logits and class indices: the softmax stays in
-    a buffer for backward."""
+    a buffer for backward.
+
+    The rows' maxima are written for speed: numpy reduces along the last axis one row at
+    a time, slowly when rows are short. The maxima of (100, 10) float32 logits take 4.8 us
+    so, and 1.8 us down the columns of a transposed copy (used for rows of up to
+    ``SHORT_ROW`` numbers; a maximum is the same in any order).
+    """
     op, env = node.op, b.plan.env
     assert isinstance(op, CrossEntropy)
     (z,) = node.ins
@@ -1156,6 +1164,8 @@ def _cross_entropy_forward(b: _Builder, node: _Node) -> Written | None:
     node.keep["rows"], node.keep["target"] = rows, target
     kept = np.empty((n, 1), env[z].dtype)
     log_total = np.empty((n, 1), env[z].dtype)
+    columns = np.empty((classes, n), env[z].dtype) if classes <= SHORT_ROW else None
+    maxima = kept[:, 0]  # a view, for the reduction down the columns
     loss = env[node.out]
     signed = env[target].dtype.kind == "i"
 
@@ -1163,14 +1173,18 @@ def _cross_entropy_forward(b: _Builder, node: _Node) -> Written | None:
         logits, labels = env[z], env[target]
         if signed and np.minimum.reduce(labels) < 0:  # numpy would count from the end
             _bad_labels(logits, labels)
-        np.maximum.reduce(logits, axis=1, keepdims=True, out=kept)
+        if columns is None:
+            np.maximum.reduce(logits, axis=1, keepdims=True, out=kept)  # np.max, unwrapped
+        else:  # short rows: the maxima down the columns of a transposed copy
+            np.copyto(columns, logits.T)
+            np.maximum.reduce(columns, axis=0, out=maxima)
         np.subtract(logits, kept, out=probs)  # shifted logits, for now
         try:
             picked = probs[rows, labels]
         except IndexError:  # a class >= C: cross_entropy's own message
             _bad_labels(logits, labels)
         np.exp(probs, out=probs)
-        np.add.reduce(probs, axis=1, keepdims=True, out=kept)
+        np.add.reduce(probs, axis=1, keepdims=True, out=kept)  # np.sum
         np.log(kept, out=log_total)
         loss[...] = -(picked - log_total[:, 0]).sum() / n
         np.divide(probs, kept, out=probs)
