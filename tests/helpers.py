@@ -309,3 +309,9 @@ def optional_module(name, install, why_in_ci):
         return importlib.import_module(name)
     except ImportError:
         skip_or_fail_in_ci(f"{name} is not installed: {install}", why_in_ci)
+
+
+def require_matplotlib():
+    """matplotlib (the ``plot`` extra), for the tests of pictures: skips without it, except
+    in CI, which installs it."""
+    return optional_module("matplotlib", "pip install '.[plot]'", "CI installs the plot extra")

@@ -16,7 +16,7 @@ MNIST is found (the real one in CI); the tests check the outcomes each docstring
 
 import numpy as np
 import pytest
-from helpers import assert_pngs, load_example, optional_module
+from helpers import assert_pngs, load_example, require_matplotlib
 
 from tinygrad_edu import Tensor, optim, threads
 from tinygrad_edu.apps import cli
@@ -41,7 +41,7 @@ def one_blas_thread():
 
 
 def assert_pictures(result, out, names):
-    optional_module("matplotlib", "pip install '.[plot]'", "CI installs the plot extra")
+    require_matplotlib()
     assert_pngs(result, out, names)
 
 

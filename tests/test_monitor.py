@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import PNG_MAGIC, optional_module
+from helpers import PNG_MAGIC, require_matplotlib
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import nn, optim, threads
@@ -209,14 +209,14 @@ def test_the_monitor_watches_only_modules():
 
 
 def test_plot_writes_a_png_dashboard(tmp_path):
-    optional_module("matplotlib", "pip install '.[plot]'", "CI installs the plot extra")
+    require_matplotlib()
     monitor = train(network(nn.Sigmoid, 1.0), lr=0.1, steps=3)
     path = monitor.plot(tmp_path / "dash" / "health.png")
     assert path.read_bytes()[:8] == PNG_MAGIC
 
 
 def test_plot_without_steps_draws_the_histograms(tmp_path):
-    optional_module("matplotlib", "pip install '.[plot]'", "CI installs the plot extra")
+    require_matplotlib()
     monitor = Monitor(network(nn.ReLU, "he", bias=-100.0, layers=2))
     monitor.model(dataset()[0][:BATCH])
     assert monitor.plot(tmp_path / "h.png").read_bytes()[:8] == PNG_MAGIC
@@ -260,7 +260,7 @@ def test_weight_init_example_reproduces_the_books_histograms(weight_init_run):
     he = runs["relu, He"]["std"]
     assert runs["relu, He"]["symptoms"] == [] and max(he) < 1.5 * min(he)  # same spread
     assert "sigmoid, std 1" in printed and "usual fix" in printed
-    optional_module("matplotlib", "pip install '.[plot]'", "CI installs the plot extra")
+    require_matplotlib()
     assert len(result["figures"]) == 6 + 1 + 3
     for path in result["figures"]:
         assert path.parent == out and path.read_bytes()[:8] == PNG_MAGIC
