@@ -160,7 +160,9 @@ def test_without_data_falls_back_to_the_sample_and_says_so(tmp_path):
     stderr = result.stderr
     assert "=" * 78 in stderr
     assert re.search(
-        r"WARNING: MNIST not found \(download failed.*bundled 10,000-image", stderr, re.S
+        r"WARNING: using the bundled 10,000-image.*Why: MNIST not found \(download failed",
+        stderr,
+        re.S,
     )
     assert "pass --data-dir DIR, a folder with the four MNIST files" in stderr  # the option
     assert "nothing was saved: pass --out DIR" in stderr  # no --out: says so, and how to save

@@ -641,12 +641,14 @@ def load_mnist(
 
 def _sample_warning(problem: str | None) -> str:
     """The message shown when falling back to the bundled sample."""
+    why = str(problem).replace("\n", "\n    ")  # a download's failures, one per line
     return (
-        f"MNIST not found ({problem}): using the bundled 10,000-image MNIST sample "
-        "(plus 2,000 test images); results will differ from full MNIST; to get the full data, "
-        "call load_mnist() with internet access (it is saved in "
+        "using the bundled 10,000-image MNIST sample (and 2,000 test images): results will "
+        "differ from full MNIST.\n"
+        f"  Why: MNIST not found ({why}).\n"
+        "  For the full data: call load_mnist() with internet access (it is saved in "
         f"{_cache_dir('mnist')}), or put the four MNIST files in a folder and pass "
-        "data_dir=... (or set TINYGRAD_EDU_DATA). Pass fallback=False to get an error instead."
+        "data_dir=... (or set TINYGRAD_EDU_DATA). fallback=False makes this an error."
     )
 
 

@@ -231,7 +231,7 @@ def load_data(
         print(
             "=" * 78,
             f"WARNING: {w.message}",
-            "On the command line: pass --data-dir DIR, a folder with the four MNIST files "
+            "  On the command line: pass --data-dir DIR, a folder with the four MNIST files "
             "(or set TINYGRAD_EDU_DATA; the files go in its mnist/ subfolder).",
             "=" * 78,
             sep="\n",
