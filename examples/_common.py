@@ -16,17 +16,26 @@ from pathlib import Path
 
 from tinygrad_edu._plot import new_figure, save_figure
 
-__all__ = ["figure_dpi", "make_parser", "new_figure", "save_figure"]
+__all__ = [
+    "add_data_dir",
+    "figure_dpi",
+    "make_parser",
+    "new_figure",
+    "panel_figure",
+    "save_figure",
+]
 
 
-def make_parser(name, doc, quick_help="a faster run: fewer points and smaller pictures"):
+def make_parser(name, doc, quick_help="a faster run: fewer points and smaller pictures", prog=None):
     """An ArgumentParser with ``--out`` (default ``out/<name>``) and ``--quick``.
 
     ``doc`` is the example's module docstring; its first paragraph becomes the
-    description shown by ``--help``. Add the example's own options to the result.
+    description shown by ``--help``. ``prog`` names the program in messages (default
+    ``<name>.py``; the command line passes e.g. "tinygrad-edu explain"). Add the example's
+    own options to the result.
     """
     parser = argparse.ArgumentParser(
-        prog=f"{name}.py",
+        prog=prog or f"{name}.py",
         description=doc.strip().split("\n\n")[0],
         epilog="Run without options to print the numbers and write the pictures.",
     )
@@ -39,6 +48,25 @@ def make_parser(name, doc, quick_help="a faster run: fewer points and smaller pi
     )
     parser.add_argument("--quick", action="store_true", help=quick_help)
     return parser
+
+
+def add_data_dir(parser):
+    """``--data-dir DIR``, for the examples on MNIST (``load_data`` searches without it)."""
+    parser.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+
+
+def panel_figure(count, columns, panel_size, what):
+    """A figure of ``count`` panels in rows of ``columns``, sharing their axes: ``(fig,
+    axes)``, ``axes`` flat with the unused panels hidden; ``(None, None)`` without
+    matplotlib. ``panel_size`` is one panel's (width, height) in inches."""
+    rows = -(-count // columns)
+    fig = new_figure((panel_size[0] * columns, panel_size[1] * rows), what)
+    if fig is None:
+        return None, None
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True).ravel()
+    for ax in axes[count:]:
+        ax.set_axis_off()
+    return fig, axes[:count]
 
 
 def figure_dpi(args):

@@ -22,7 +22,7 @@ outweighs it (the book's eps is 1e-6).
 
 import numpy as np
 from _chapter6 import fit, multi_layer_net
-from _common import figure_dpi, make_parser, new_figure, save_figure
+from _common import add_data_dir, figure_dpi, make_parser, panel_figure, save_figure
 
 from tinygrad_edu import optim
 from tinygrad_edu.apps.common import load_data, run_main
@@ -46,20 +46,15 @@ def compare(std, x, t, args):
 
 def draw(results, args):
     """Figure 6-18: one panel per weight scale, training accuracy per epoch."""
-    columns = 4
-    rows = -(-len(results) // columns)
-    fig = new_figure((3.2 * columns, 2.4 * rows), "batch normalization comparison")
+    fig, axes = panel_figure(len(results), 4, (3.2, 2.4), "batch normalization comparison")
     if fig is None:
         return None
-    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True).ravel()
     epochs = np.arange(1, args.epochs + 1)
     for ax, (std, curves) in zip(axes, results.items()):
         ax.plot(epochs, curves["with BN"], label="with BN")
         ax.plot(epochs, curves["without BN"], "--", label="without BN")
         ax.set_title(f"weight std {std:.2g}", fontsize="small")
         ax.set_ylim(0, 1)
-    for ax in axes[len(results) :]:
-        ax.set_axis_off()
     axes[0].legend(fontsize="small")
     fig.supxlabel("epoch")
     fig.supylabel("training accuracy")
@@ -67,9 +62,8 @@ def draw(results, args):
 
 
 def main(argv=None, prog=None):
-    p = make_parser("batch_norm", __doc__, "6 weight scales instead of 16")
-    p.prog = prog or p.prog
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p = make_parser("batch_norm", __doc__, "6 weight scales instead of 16", prog=prog)
+    add_data_dir(p)
     p.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = p.parse_args(argv)

@@ -120,8 +120,7 @@ def write_gif(frames, path):
 
 
 def main(argv=None, prog=None):
-    parser = make_parser("explain_backward", __doc__)
-    parser.prog = prog or parser.prog  # "tinygrad-edu explain" when run as the command
+    parser = make_parser("explain_backward", __doc__, prog=prog)  # "tinygrad-edu explain"
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     have_dot = shutil.which("dot") is not None

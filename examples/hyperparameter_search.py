@@ -24,7 +24,7 @@ epochs. The next step would be a narrower search around the best values.
 
 import numpy as np
 from _chapter6 import fit, multi_layer_net, sgd_decaying_weights
-from _common import figure_dpi, make_parser, new_figure, save_figure
+from _common import add_data_dir, figure_dpi, make_parser, panel_figure, save_figure
 
 from tinygrad_edu.apps.common import load_data, run_main
 
@@ -59,19 +59,14 @@ def trial(lr, weight_decay, train, val, seed):
 def draw(trials, args):
     """Figure 6-24: validation (solid) and training (dashed) accuracy of the best trials."""
     shown = trials[:SHOWN]
-    columns = 5
-    rows = -(-len(shown) // columns)
-    fig = new_figure((2.6 * columns, 2.1 * rows), "hyperparameter search curves")
+    fig, axes = panel_figure(len(shown), 5, (2.6, 2.1), "hyperparameter search curves")
     if fig is None:
         return None
-    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True).ravel()
     for rank, (ax, result) in enumerate(zip(axes, shown), start=1):
         ax.plot(result["val"], label="validation")
         ax.plot(result["train"], "--", label="train")
         ax.set_title(f"best-{rank}: val {result['val'][-1]:.2f}", fontsize="small")
         ax.set_ylim(0, 1.02)
-    for ax in axes[len(shown) :]:
-        ax.set_axis_off()
     axes[0].legend(fontsize="x-small")
     fig.supxlabel("epoch")
     fig.supylabel("accuracy")
@@ -79,9 +74,8 @@ def draw(trials, args):
 
 
 def main(argv=None, prog=None):
-    p = make_parser("hyperparameter_search", __doc__, "10 trials instead of 100")
-    p.prog = prog or p.prog
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p = make_parser("hyperparameter_search", __doc__, "10 trials instead of 100", prog=prog)
+    add_data_dir(p)
     p.add_argument("--trials", type=int, help="number of random trials (default 100, 10 quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = p.parse_args(argv)

@@ -30,7 +30,7 @@ SGD's loss is the highest at the end.
 
 import numpy as np
 from _chapter6 import multi_layer_net
-from _common import figure_dpi, make_parser, new_figure, save_figure
+from _common import add_data_dir, figure_dpi, make_parser, new_figure, save_figure
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import Tensor, optim
@@ -139,9 +139,8 @@ def draw_losses(losses, args):
 
 
 def main(argv=None, prog=None):
-    p = make_parser("optimizer_comparison", __doc__, "300 MNIST steps per optimizer")
-    p.prog = prog or p.prog
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p = make_parser("optimizer_comparison", __doc__, "300 MNIST steps per optimizer", prog=prog)
+    add_data_dir(p)
     p.add_argument("--steps", type=int, help="MNIST steps per optimizer (default 2000, 300 quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = p.parse_args(argv)

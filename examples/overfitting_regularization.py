@@ -31,7 +31,7 @@ with 300 images, regularisation keeps the net from memorising; it cannot add dat
 
 import numpy as np
 from _chapter6 import fit, multi_layer_net, sgd_decaying_weights
-from _common import figure_dpi, make_parser, new_figure, save_figure
+from _common import add_data_dir, figure_dpi, make_parser, new_figure, save_figure
 
 from tinygrad_edu.apps.common import load_data, run_main
 
@@ -75,9 +75,10 @@ def draw(histories, args):
 
 
 def main(argv=None, prog=None):
-    p = make_parser("overfitting_regularization", __doc__, "100 epochs, 2,000 test images")
-    p.prog = prog or p.prog
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p = make_parser(
+        "overfitting_regularization", __doc__, "100 epochs, 2,000 test images", prog=prog
+    )
+    add_data_dir(p)
     p.add_argument("--epochs", type=int, help="epochs per run (default 200, 100 quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     args = p.parse_args(argv)

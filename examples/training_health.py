@@ -25,7 +25,7 @@ update ratios over the steps. Try the fixes it suggests: Xavier init for the sig
 """
 
 import numpy as np
-from _common import figure_dpi, make_parser
+from _common import add_data_dir, figure_dpi, make_parser
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import nn, optim
@@ -77,9 +77,8 @@ def watch(activation, std, lr, data, args):
 
 
 def main(argv=None, prog=None):
-    p = make_parser("training_health", __doc__, "50 steps per run")
-    p.prog = prog or p.prog
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    p = make_parser("training_health", __doc__, "50 steps per run", prog=prog)
+    add_data_dir(p)
     p.add_argument("--steps", type=int, help="training steps per run (default 300, 50 quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-pictures", action="store_true", help="print the reports only")

@@ -34,7 +34,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import figure_dpi, make_parser, new_figure, save_figure
+from _common import add_data_dir, figure_dpi, make_parser, new_figure, save_figure
 
 from tinygrad_edu.apps.common import run_main
 from tinygrad_edu.datasets import SampleDataWarning, load_mnist
@@ -47,7 +47,7 @@ def parse_args(argv=None):
     p = make_parser(
         "two_layer_net_gradcheck", __doc__, quick_help="hidden size 5 instead of 50 (~1 s)"
     )
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    add_data_dir(p)
     p.add_argument("--hidden", type=int, help="hidden size (default 50, or 5 with --quick)")
     p.add_argument("--samples", type=int, default=3, help="training images used (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the weights (default 0)")

@@ -30,7 +30,7 @@ half of each layer's signal, which He's factor 2 makes up for).
 import warnings
 
 import numpy as np
-from _common import figure_dpi, make_parser, new_figure, save_figure
+from _common import add_data_dir, figure_dpi, make_parser, new_figure, save_figure
 
 import tinygrad_edu.functional as F
 from tinygrad_edu import nn, optim
@@ -164,7 +164,7 @@ def draw_losses(losses, args):
 
 def main(argv=None):
     p = make_parser("weight_init_activations", __doc__, "200 training steps on 10,000 images")
-    p.add_argument("--data-dir", help="folder holding the four MNIST files (default: search)")
+    add_data_dir(p)
     p.add_argument("--steps", type=int, help="training steps per init (default 2000, 200 quick)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-pictures", action="store_true", help="print the numbers only")
