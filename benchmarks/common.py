@@ -33,7 +33,7 @@ import threadpoolctl
 
 import tinygrad_edu
 from tinygrad_edu import threads
-from tinygrad_edu.datasets import SampleDataWarning, load_mnist
+from tinygrad_edu.datasets import DatasetError, SampleDataWarning, load_mnist
 
 NO_TORCH_ENV = "TINYGRAD_EDU_BENCH_NO_TORCH"
 THREAD_ENV_VARS = threads.THREAD_ENV_VARS
@@ -509,7 +509,10 @@ def load_mnist_data(data_dir=None, download=False):
     whether it is the full data set or the sample bundled with tinygrad_edu."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SampleDataWarning)
-        train, test = load_mnist(data_dir=data_dir, download=download)
+        try:
+            train, test = load_mnist(data_dir=data_dir, download=download)
+        except DatasetError as err:  # a line that says what to do, not a traceback
+            raise SystemExit(f"{Path(sys.argv[0]).name}: error: {err}") from None
     sample = any(issubclass(w.category, SampleDataWarning) for w in caught)
     kind = "bundled MNIST sample (MNIST not found)" if sample else "full MNIST"
     source = f"{kind}: {len(train[0]):,} training and {len(test[0]):,} test images"

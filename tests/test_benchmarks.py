@@ -72,6 +72,14 @@ def test_help(script):
     assert "--json" in run(script, "--help")
 
 
+@pytest.mark.parametrize("script", ["bench_inference.py", "bench_training.py"])
+def test_a_folder_without_mnist_is_one_line_not_a_traceback(tmp_path, script):
+    result = run_python(BENCHMARKS / script, "--quick", "--data-dir", tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{script}: error: load_mnist: MNIST not found")
+
+
 def test_inference(tmp_path, weights):
     report, stdout = run_json(tmp_path, "bench_inference.py", "--weights", weights)
     results = report["results"]

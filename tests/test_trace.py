@@ -577,14 +577,25 @@ def test_refuses_values_derived_from_integer_inputs(fn, inputs):
         trace(fn, *inputs)
 
 
-def test_cross_entropy_labels_checked_at_each_call(rng):
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
+def test_cross_entropy_labels_checked_at_each_call(rng, dtype):
+    """The plan reads each row's target at a flat index, row * C + class, which a class
+    out of range would move into another row: it is refused first, in any row, for every
+    integer dtype, and classes in range give eager mode's loss."""
     z = rng.normal(size=(4, 3)).astype(np.float32)
-    f = trace(F.cross_entropy, z, np.array([0, 1, 2, 0]))
-    for bad in ([0, 1, 2, -1], [0, 1, 2, 7]):
-        with pytest.raises(IndexError, match=f"cross_entropy: target class {bad[-1]} is out"):
-            F.cross_entropy(Tensor(z), np.array(bad))  # eager
-        with pytest.raises(IndexError, match=f"cross_entropy: target class {bad[-1]} is out"):
-            f(z, np.array(bad))
+    f = trace(F.cross_entropy, z, np.array([0, 1, 2, 0], dtype))
+    good = np.array([2, 0, 1, 1], dtype)
+    expected = F.cross_entropy(Tensor(z), good).data
+    np.testing.assert_allclose(f(z, good).data, expected, rtol=1e-6)
+    bad_rows = [[0, 3, 1, 0], [0, 1, 2, 7]] + (
+        [[-1, 0, 1, 2]] if np.dtype(dtype).kind == "i" else []
+    )
+    for bad in bad_rows:
+        wrong = next(c for c in bad if not 0 <= c < 3)
+        with pytest.raises(IndexError, match=f"cross_entropy: target class {wrong} is out"):
+            F.cross_entropy(Tensor(z), np.array(bad, dtype))  # eager
+        with pytest.raises(IndexError, match=f"cross_entropy: target class {wrong} is out"):
+            f(z, np.array(bad, dtype))
     model = small_mlp()
     step = trace_step(
         model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1), *small_batch(rng)
