@@ -721,3 +721,19 @@ def test_input_errors_give_the_traced_signature():
         traced(np.ones((2, 3)), np.ones(2))
     with pytest.raises(TypeError, match=r"input 0 must hold numbers, got <U1 .* shape \(1,\)"):
         trace(lambda x: x, np.array(["a"]))
+
+
+@pytest.mark.parametrize("shape", [(10,), (1, 10), (1, 1, 3)])
+def test_softmax_of_one_row(rng, shape):
+    """The plan's softmax of one row (its maximum read at argmax, its sum a dot product)
+    is eager mode's, also where only the shift by the maximum avoids exp's overflow, and
+    NaN stays NaN."""
+    f = trace(lambda t: t.softmax(axis=-1), np.zeros(shape, np.float32))
+    big = np.full(shape, -1000.0, np.float32)
+    big.flat[-1] = 1000.0
+    for z in (rng.normal(0, 5, shape).astype(np.float32), big):
+        np.testing.assert_allclose(f(z).data, Tensor(z).softmax(axis=-1).data, rtol=1e-6)
+    z = rng.normal(size=shape).astype(np.float32)
+    z.flat[0] = np.nan
+    np.testing.assert_allclose(f(z).data, Tensor(z).softmax(axis=-1).data)  # all NaN
+    assert np.isnan(f(z).data).all()
