@@ -197,9 +197,13 @@ def test_trace_step_matches_eager_steps(rng, make):
         eager_opt.step()
         assert loss.dtype == np.float32 and loss.shape == ()
         np.testing.assert_allclose(loss.data, eager_loss.data, rtol=1e-6)
+        # float32 sums in another order (the plan's softmax is stored class-major): where
+        # terms cancel, a gradient is as exact as a few float steps of the largest one;
+        # Adam and RMSprop divide by the gradients' size, so the weights move by 1e-7s
         for p, q in zip(traced_model.parameters(), eager_model.parameters()):
-            np.testing.assert_allclose(p.grad.data, q.grad.data, rtol=1e-5, atol=1e-8)
-            np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-7)
+            scale = np.abs(q.grad.data).max()
+            np.testing.assert_allclose(p.grad.data, q.grad.data, rtol=1e-5, atol=1e-6 * scale)
+            np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
     assert traced_opt.state_dict()["state"].keys() == eager_opt.state_dict()["state"].keys()
 
 
@@ -579,23 +583,23 @@ def test_refuses_values_derived_from_integer_inputs(fn, inputs):
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
 def test_cross_entropy_labels_checked_at_each_call(rng, dtype):
-    """The plan reads each row's target at a flat index, row * C + class, which a class
-    out of range would move into another row: it is refused first, in any row, for every
-    integer dtype, and classes in range give eager mode's loss."""
-    z = rng.normal(size=(4, 3)).astype(np.float32)
-    f = trace(F.cross_entropy, z, np.array([0, 1, 2, 0], dtype))
-    good = np.array([2, 0, 1, 1], dtype)
+    """The plan reads each row's target at a flat index, class * 200 + row here, which a
+    class out of range would move into another row: it is refused first, in any row, for
+    every integer dtype, and classes in range give eager mode's loss (also int8 ones,
+    whose index 2 * 200 does not fit an int8)."""
+    z = rng.normal(size=(200, 3)).astype(np.float32)
+    f = trace(F.cross_entropy, z, np.zeros(200, dtype))
+    good = rng.integers(0, 3, 200).astype(dtype)
     expected = F.cross_entropy(Tensor(z), good).data
     np.testing.assert_allclose(f(z, good).data, expected, rtol=1e-6)
-    bad_rows = [[0, 3, 1, 0], [0, 1, 2, 7]] + (
-        [[-1, 0, 1, 2]] if np.dtype(dtype).kind == "i" else []
-    )
-    for bad in bad_rows:
-        wrong = next(c for c in bad if not 0 <= c < 3)
+    wrong_classes = [3, 7] + ([-1] if np.dtype(dtype).kind == "i" else [])
+    for wrong, row in zip(wrong_classes, [1, 199, 0]):
+        bad = good.copy()
+        bad[row] = wrong
         with pytest.raises(IndexError, match=f"cross_entropy: target class {wrong} is out"):
-            F.cross_entropy(Tensor(z), np.array(bad, dtype))  # eager
+            F.cross_entropy(Tensor(z), bad)  # eager
         with pytest.raises(IndexError, match=f"cross_entropy: target class {wrong} is out"):
-            f(z, np.array(bad, dtype))
+            f(z, bad)
     model = small_mlp()
     step = trace_step(
         model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.1), *small_batch(rng)
