@@ -581,6 +581,28 @@ def test_refuses_values_derived_from_integer_inputs(fn, inputs):
         trace(fn, *inputs)
 
 
+@pytest.mark.parametrize(
+    ("dtype", "classes", "wrong"),
+    [(np.int8, 200, -1), (np.int8, 200, -100), (np.int16, 40_000, -30_000)],
+)
+def test_negative_classes_refused_with_more_classes_than_the_dtype_holds(
+    rng, dtype, classes, wrong
+):
+    """int8 holds classes up to 127: with 200 classes, -100 viewed as unsigned is 156,
+    below 200, yet refused as eagerly (a row-major buffer: more than SHORT_ROW classes)."""
+    z = rng.normal(size=(3, classes)).astype(np.float32)
+    f = trace(F.cross_entropy, z, np.array([0, 1, 2], dtype))
+    with pytest.raises(IndexError, match=f"cross_entropy: target class {wrong} is out"):
+        f(z, np.array([0, wrong, 2], dtype))
+
+
+def test_big_endian_classes(rng):
+    z = rng.normal(size=(5, 10)).astype(np.float32)
+    t = np.array([1, 2, 3, 4, 5], ">i8")
+    expected = F.cross_entropy(Tensor(z), t).data
+    np.testing.assert_allclose(trace(F.cross_entropy, z, t)(z, t).data, expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
 def test_cross_entropy_labels_checked_at_each_call(rng, dtype):
     """The plan reads each row's target at a flat index, class * 200 + row here, which a
