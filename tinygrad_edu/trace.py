@@ -953,8 +953,9 @@ def _fit(gradient: Any, shape: tuple[int, ...], dtype: np.dtype, op: str, index:
 # Each forward rule returns (how, run): ``run`` computes the op's output into its buffer,
 # ``env[node.out]``, allocated once; or None to leave the op to its own forward. Each
 # backward rule writes d loss / d input into new buffers (``handed``: input index ->
-# slot). They compute what the op's forward and backward compute, in the same order, so
-# the results agree with eager mode to rounding. No step ever writes into an array it did
+# slot). They compute what the op's forward and backward compute, so the results agree
+# with eager mode to rounding (a few sums add in another order, for speed: a linear's
+# bias gradient, the cross-entropy's row sums). No step ever writes into an array it did
 # not allocate (gradients may be shared, as in autograd).
 #
 # The buffer is numpy's ``out``, given by position, ``np.add(a, b, out)``: numpy reads it
