@@ -143,7 +143,7 @@ def train(args):
         print(
             f"epoch {epoch:2d}/{args.epochs}  loss {history['loss'][-1]:.4f}  "
             f"train acc, test acc | {history['train_acc'][-1]:.4f}, "
-            f"{history['test_acc'][-1]:.4f}  ({time.perf_counter() - start:.1f} s)",
+            f"{history['test_acc'][-1]:.4f}  ({time.perf_counter() - start:.1f} s in all)",
             flush=True,
         )
     figures = []

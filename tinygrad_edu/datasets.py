@@ -646,7 +646,7 @@ def _sample_warning(problem: str | None) -> str:
         "using the bundled 10,000-image MNIST sample (and 2,000 test images): results will "
         "differ from full MNIST.\n"
         f"  Why: MNIST not found ({why}).\n"
-        "  For the full data: call load_mnist() with internet access (it is saved in "
+        "  For the full data: call load_mnist() with internet access (it is then kept in "
         f"{_cache_dir('mnist')}), or put the four MNIST files in a folder and pass "
         "data_dir=... (or set TINYGRAD_EDU_DATA). fallback=False makes this an error."
     )
