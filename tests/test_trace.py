@@ -197,9 +197,10 @@ def test_trace_step_matches_eager_steps(rng, make):
         eager_opt.step()
         assert loss.dtype == np.float32 and loss.shape == ()
         np.testing.assert_allclose(loss.data, eager_loss.data, rtol=1e-6)
-        # float32 sums in another order (the plan's softmax is stored class-major): where
-        # terms cancel, a gradient is as exact as a few float steps of the largest one;
-        # Adam and RMSprop divide by the gradients' size, so the weights move by 1e-7s
+        # float32 sums in another order (the plan's bias gradients are ones @ g, its
+        # softmax is stored class-major): where terms cancel, a gradient is as exact as a
+        # few float steps of the largest one; Adam and RMSprop divide by the gradients'
+        # size, so the weights move by 1e-7s
         for p, q in zip(traced_model.parameters(), eager_model.parameters()):
             scale = np.abs(q.grad.data).max()
             np.testing.assert_allclose(p.grad.data, q.grad.data, rtol=1e-5, atol=1e-6 * scale)
