@@ -229,7 +229,8 @@ def print_environment(env):
     if env["blas_env"]:
         forced = " and ".join(f"{k}={v}" for k, v in env["blas_env"].items())
         print(f"note:          {forced} force OpenBLAS's kernels; to time numpy at its")
-        print("               own speed: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...")
+        unset = " ".join(f"-u {k}" for k in BLAS_KERNEL_ENV_VARS)
+        print(f"               own speed: env {unset} python ...")
     source = env["tinygrad_edu_source"]
     print(f"tinygrad_edu:  {env['tinygrad_edu']}" + (f" (git {source})" if source else ""))
     print(f"torch:         {env['torch_note']}")

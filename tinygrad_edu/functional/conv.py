@@ -117,25 +117,27 @@ def col2im(
     ph, pw = padding
     h, w = input_shape[2:]
     x = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=col.dtype)
-    for (i, j), pixels in kernel_positions((kh, kw), stride, (oh, ow)):
-        x[pixels] += col[:, :, i, j]
+    for (i, j), (rows, cols) in kernel_positions((kh, kw), stride, (oh, ow)):
+        x[:, :, rows, cols] += col[:, :, i, j]
     return x[:, :, ph : ph + h, pw : pw + w]
 
 
 def kernel_positions(
     kernel: Pair, stride: Pair, out_size: Pair
-) -> list[tuple[Pair, tuple[slice, ...]]]:
-    """For each position (i, j) of the kernel, row-major: ((i, j), the index of the
-    pixels that position covers in all the windows). With (OH, OW) = ``out_size``,
+) -> list[tuple[Pair, tuple[slice, slice]]]:
+    """For each position (i, j) of the kernel, row-major: ((i, j), (rows, cols)), the
+    slices of the padded image's height and width that position covers in all the
+    windows. With (OH, OW) = ``out_size``,
 
-        x_padded[pixels][n, c, oh, ow] = x_padded[n, c, oh * stride_h + i, ow * stride_w + j],
+        x_padded[:, :, rows, cols][n, c, oh, ow]
+            = x_padded[n, c, oh * stride_h + i, ow * stride_w + j],
 
     an (N, C, OH, OW) strided view: pixel (i, j) of every window. The book's im2col and
     col2im loop over these slices (``im2col``'s docstring); here ``col2im`` and max
-    pooling do (and ``Conv2d.backward``, on its channels-last images)."""
+    pooling do, and ``Conv2d.backward`` on its channels-last images (``[:, rows, cols]``)."""
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
     return [
-        ((i, j), (slice(None), slice(None), slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)))
+        ((i, j), (slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)))
         for i in range(kh)
         for j in range(kw)
     ]
@@ -246,7 +248,8 @@ class Conv2d(Function):
             grad_w = (g @ self.rows).reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
         grad_x = None
         if need_x:  # col2im of dL/drows = g^T @ W, by kernel position and a few images
-            (sh, sw), (ph, pw) = self.stride, self.padding
+            ph, pw = self.padding
+            positions = kernel_positions((kh, kw), self.stride, (oh, ow))
             h, w = x.shape[2:]
             weight_ij = np.ascontiguousarray(weight.transpose(2, 3, 0, 1))  # (kh, kw, F, C)
             dtype = np.result_type(grad, weight)
@@ -255,10 +258,9 @@ class Conv2d(Function):
             for start in range(0, n, step):
                 g_part = g[:, start * oh * ow : (start + step) * oh * ow].T
                 images_part = images[start : start + step]
-                for i in range(kh):
-                    for j in range(kw):
-                        block = (g_part @ weight_ij[i, j]).reshape(len(images_part), oh, ow, c)
-                        images_part[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += block
+                for (i, j), (rows, cols) in positions:
+                    block = (g_part @ weight_ij[i, j]).reshape(len(images_part), oh, ow, c)
+                    images_part[:, rows, cols] += block
             grad_x = images[:, ph : ph + h, pw : pw + w].transpose(0, 3, 1, 2)
         if len(self.inputs) == 2:
             return grad_x, grad_w
@@ -350,10 +352,10 @@ class MaxPool2d(Function):
         _check_input("max_pool2d", x, self.kernel, self.padding)
         x = self.padded(x, _least_value(x.dtype))
         out_size = output_size(x.shape[2:], self.kernel, self.stride, (0, 0))
-        (_, first), *others = kernel_positions(self.kernel, self.stride, out_size)
-        y = x[first].copy()
-        for _, pixels in others:
-            np.maximum(y, x[pixels], out=y)  # NaN wins: np.maximum propagates it
+        (_, (rows, cols)), *others = kernel_positions(self.kernel, self.stride, out_size)
+        y = x[:, :, rows, cols].copy()
+        for _, (rows, cols) in others:
+            np.maximum(y, x[:, :, rows, cols], out=y)  # NaN wins: np.maximum propagates it
         return y
 
     def backward(self, grad):
@@ -364,10 +366,10 @@ class MaxPool2d(Function):
         grad_x = np.zeros(x.shape, dtype=grad.dtype)
         taken = np.zeros(y.shape, dtype=bool)  # windows whose maximum was found already
         first_max = np.empty(y.shape, dtype=bool)
-        for _, pixels in kernel_positions(self.kernel, self.stride, y.shape[2:]):
-            np.equal(x[pixels], y, out=first_max)
+        for _, (rows, cols) in kernel_positions(self.kernel, self.stride, y.shape[2:]):
+            np.equal(x[:, :, rows, cols], y, out=first_max)
             np.logical_and(first_max, ~taken, out=first_max)
-            grad_x[pixels] += grad * first_max  # col2im: add this position's share
+            grad_x[:, :, rows, cols] += grad * first_max  # col2im: this position's share
             taken |= first_max
         ph, pw = self.padding
         return grad_x[:, :, ph : ph + h, pw : pw + w]
